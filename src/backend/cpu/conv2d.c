@@ -1,0 +1,4 @@
+// Placeholder until the kernel lands (in progress this session).
+#include "backend/cpu/cpu_ops.h"
+
+const OpImpl cpu_conv2d = {0};
