@@ -106,6 +106,31 @@ int harness_backward(OpHarness *h) {
     return backend_backward(&h->args);
 }
 
+int harness_backward_again(OpHarness *h) { return backend_backward(&h->args); }
+
+// A second backward on top of the first must give twice the gradient: kernels accumulate.
+static void check_accumulates(OpHarness *h, GradTolerance tol) {
+    Tensor first[OP_MAX_INPUTS + OP_MAX_PARAMS], *grads[OP_MAX_INPUTS + OP_MAX_PARAMS];
+    int n = 0;
+    for (int i = 0; i < h->spec.n_in; i++) grads[n++] = &h->in_grad[i];
+    for (int j = 0; j < h->shapes.n_params; j++) grads[n++] = &h->param_grad[j];
+    for (int k = 0; k < n; k++) {
+        first[k] = *grads[k];
+        first[k].data = malloc((size_t)tensor_numel(grads[k]) * sizeof(float));
+        memcpy(first[k].data, grads[k]->data, (size_t)tensor_numel(grads[k]) * sizeof(float));
+    }
+    if (harness_forward(h) != 0 || harness_backward_again(h) != 0) test_fail(__FILE__, __LINE__, "%s", yolo_error());
+    for (int k = 0; k < n; k++) {
+        int bad = 0;
+        for (int64_t i = 0; i < tensor_numel(grads[k]); i++) {
+            float want = 2.0f * first[k].data[i];
+            bad += !(fabsf(grads[k]->data[i] - want) <= tol.atol * 1e-2f + 1e-5f * fabsf(want));
+        }
+        if (bad) test_fail(__FILE__, __LINE__, "%s: gradient %d is overwritten, not accumulated, by backward", op_name(h->spec.kind), k);
+        free(first[k].data);
+    }
+}
+
 static double weighted_sum(const OpHarness *h) {
     double sum = 0.0;
     for (int64_t i = 0; i < tensor_numel(&h->out); i++) sum += (double)h->out.data[i] * (double)h->out_grad.data[i];
@@ -151,6 +176,7 @@ void gradcheck(const OpSpec *spec, GradTolerance tol) {
         snprintf(what, sizeof what, "param %d", j);
         check_tensor(&h, &h.param[j], &h.param_grad[j], what, tol);
     }
+    check_accumulates(&h, tol);
     harness_free(&h);
     backend_destroy(backend);
 }
@@ -176,6 +202,7 @@ void expect_thread_invariant(const OpSpec *spec) {
         for (int j = 0; j < h1.shapes.n_params; j++)
             expect_same_bits(&h1.param_grad[j], &h2.param_grad[j], name, "parameter gradient");
         for (int j = 0; j < h1.shapes.n_buffers; j++) expect_same_bits(&h1.buffer[j], &h2.buffer[j], name, "buffer");
+        for (int j = 0; j < h1.shapes.n_saved; j++) expect_same_bits(&h1.saved[j], &h2.saved[j], name, "saved tensor");
     }
     harness_free(&h1);
     harness_free(&h2);

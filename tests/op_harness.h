@@ -38,6 +38,8 @@ void harness_free(OpHarness *h);
 int harness_forward(OpHarness *h);
 // Zeroes every gradient, then runs backward.
 int harness_backward(OpHarness *h);
+// Runs backward again without zeroing: gradients must add up (the kernels' += contract).
+int harness_backward_again(OpHarness *h);
 
 typedef struct {
     float eps;  // central-difference step
@@ -48,7 +50,8 @@ typedef struct {
 extern const GradTolerance GRAD_DEFAULT;
 
 // Finite-difference check of d(sum(out * out_grad))/d(every input and parameter element) against
-// the backward kernels, with one CPU thread. Failures are reported through EXPECT with the op,
+// the backward kernels, with one CPU thread; then a second backward must double every gradient
+// (kernels accumulate). Failures are reported through EXPECT with the op,
 // the tensor and the element.
 void gradcheck(const OpSpec *spec, GradTolerance tol);
 

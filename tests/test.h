@@ -5,6 +5,7 @@
 #define YOLO_TESTS_TEST_H
 
 #include <math.h>
+#include <string.h>
 
 #include "core/status.h"
 

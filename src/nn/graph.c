@@ -58,6 +58,12 @@ int graph_input(Graph *g, const char *name, Shape shape, bool needs_grad) {
     return id;
 }
 
+int graph_param(Graph *g, const char *name, Shape shape, bool trainable) {
+    int id = add_value(g, VALUE_PARAM, name, shape);
+    if (id >= 0) g->values[id].needs_grad = trainable;
+    return id;
+}
+
 static int add_node(Graph *g) {
     if (g->n_nodes == g->cap_nodes) {
         int cap = g->cap_nodes ? 2 * g->cap_nodes : 256;
@@ -78,7 +84,7 @@ static int named_value(Graph *g, ValueKind kind, const char *prefix, const char 
 }
 
 int graph_op(Graph *g, OpKind kind, const OpParams *p, const int *inputs, int n_in, const char *name) {
-    if (!name) name = "";
+    if (!name || !name[0]) return yolo_fail("graph: every %s node needs a name", op_name(kind));
     if (n_in < 0 || n_in > OP_MAX_INPUTS) return yolo_fail("graph: %s \"%s\" has %d inputs", op_name(kind), name, n_in);
     Shape in_shapes[OP_MAX_INPUTS];
     for (int i = 0; i < n_in; i++) {

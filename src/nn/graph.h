@@ -70,6 +70,9 @@ void graph_destroy(Graph *g);
 
 // Building. Each returns the new value's id, or -1 with a message.
 int graph_input(Graph *g, const char *name, Shape shape, bool needs_grad);
+// A parameter used by no node here (DFL's fixed weights: kept for the state dict and for
+// inference). Returns its id.
+int graph_param(Graph *g, const char *name, Shape shape, bool trainable);
 // Adds a node whose parameters (if the op has any) are created and named "<name>.weight" and
 // "<name>.bias" (BN buffers "<name>.running_mean", "<name>.running_var"). Returns the output.
 int graph_op(Graph *g, OpKind kind, const OpParams *p, const int *inputs, int n_in, const char *name);
