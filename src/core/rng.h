@@ -19,6 +19,7 @@ typedef enum {
     RNG_SHUFFLE = 2, // epoch order
     RNG_AUGMENT = 3, // per-sample augmentation
     RNG_DROPOUT = 4, // dropout masks
+    RNG_DATASET = 5, // the built-in synthetic datasets (data/shapes.c)
     RNG_TEST = 15,   // tests
 } RngPurpose;
 
