@@ -103,9 +103,7 @@ static uint8_t *seed_image(bool jpeg, const char *path, size_t *len) {
     for (size_t i = 0; i < 16 * 12 * 3; i++) img.rgb[i] = (uint8_t)(i * 37);
     int rc = jpeg ? image_write_jpeg(path, &img, 80) : image_write_png(path, &img);
     image_free(&img);
-    uint8_t *b = rc == 0 ? file_bytes(path, len) : NULL;
-    remove(path);
-    return b;
+    return rc == 0 ? file_bytes(path, len) : NULL;
 }
 
 // An APP1 segment with a big-endian Exif block saying orientation 6, so the EXIF parser is
