@@ -248,3 +248,37 @@ TEST(loader_rejects_a_batch_outside_the_epoch) {
     loader_destroy(l);
     close_dataset(&f);
 }
+
+// cache=ram keeps decoded images; it must change nothing but speed.
+TEST(loader_ram_cache_gives_the_same_batches) {
+    Fixture f;
+    if (!open_dataset(&f, "shapes8.yaml", false, SPLIT_TRAIN)) return;
+    Snapshot plain[EPOCHS][PER_EPOCH], cached[EPOCHS][PER_EPOCH];
+    LoaderOptions opt = train_options(TASK_DETECT, 1);
+    bool ok = run_all(&f.split, opt, plain);
+    opt.cache_ram = true;
+    ok = ok && run_all(&f.split, opt, cached);
+    for (int e = 0; ok && e < EPOCHS; e++)
+        for (int k = 0; k < PER_EPOCH; k++) {
+            EXPECT(same(&plain[e][k], &cached[e][k]));
+            drop(&plain[e][k]);
+            drop(&cached[e][k]);
+        }
+    close_dataset(&f);
+}
+
+// fraction=0.5 trains on the first half of the images only.
+TEST(loader_fraction_uses_the_first_images) {
+    Fixture f;
+    if (!open_dataset(&f, "shapes8.yaml", false, SPLIT_TRAIN)) return;
+    LoaderOptions opt = train_options(TASK_DETECT, 0);
+    opt.fraction = 0.5f;
+    Loader *l = loader_create(&f.split, &opt);
+    EXPECT(loader_batches_per_epoch(l) == 1);
+    Batch b;
+    EXPECT_OK(loader_get(l, 0, 0, &b));
+    EXPECT(b.size == 2);
+    for (int i = 0; i < b.size; i++) EXPECT(b.dataset_index[i] < 2);
+    loader_destroy(l);
+    close_dataset(&f);
+}
