@@ -1,9 +1,11 @@
 // The static graph: planning, forward/backward through several nodes, gradient accumulation.
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/rng.h"
 #include "nn/graph.h"
+#include "nn/reuse.h"
 #include "test.h"
 
 TEST(graph_forward_backward_through_shared_value) {
@@ -204,4 +206,72 @@ TEST(graph_gradients_match_finite_differences) {
     }
     graph_destroy(g);
     backend_destroy(b);
+}
+
+static void copy_params(Graph *to, const Graph *from) {
+    EXPECT(to->params.size == from->params.size);
+    if (to->params.size == from->params.size) memcpy(to->params.base, from->params.base, to->params.size);
+}
+
+// A forward-only plan shares activation memory yet computes the same bits as the training plan
+// in eval mode; only the kept outputs survive the forward pass.
+TEST(graph_inference_plan_reuses_memory_with_the_same_outputs) {
+    Backend *b = backend_cpu_create(2);
+    Graph *train = graph_create(b), *infer = graph_create(b);
+    int out_t = build_mini_net(train, 3, true), out_i = build_mini_net(infer, 3, true);
+    EXPECT_OK(graph_plan(train, 0));
+    EXPECT_OK(graph_plan_inference(infer, &out_i, 1));
+    fill_params(train, 3);
+    copy_params(infer, train);
+    train->training = 0;
+    fill_images(train, 0, 0, 11);
+    fill_images(infer, 0, 0, 11);
+    EXPECT_OK(graph_forward(train));
+    EXPECT_OK(graph_forward(infer));
+    Value *a = &train->values[out_t], *c = &infer->values[out_i];
+    EXPECT(memcmp(a->data.data, c->data.data, (size_t)shape_numel(a->shape) * sizeof(float)) == 0);
+    EXPECT(infer->activations.size < train->activations.size / 2);
+    EXPECT(infer->grads.size == 0 && infer->activation_grads.size == 0);
+    graph_destroy(train);
+    graph_destroy(infer);
+    backend_destroy(b);
+}
+
+// graph_set_batch runs fewer samples in the same memory; in eval mode each sample's output is
+// independent of the others, so it must equal the full batch's.
+TEST(graph_set_batch_runs_a_smaller_batch) {
+    Backend *b = backend_cpu_create(1);
+    Graph *g = graph_create(b);
+    int out = build_mini_net(g, 3, true);
+    EXPECT_OK(graph_plan_inference(g, &out, 1));
+    fill_params(g, 3);
+    fill_images(g, 0, 0, 11);
+    EXPECT_OK(graph_forward(g));
+    Value *v = &g->values[out];
+    int64_t per = shape_numel(v->shape) / 3;
+    float *full = malloc(sizeof(float) * (size_t)per * 3);
+    memcpy(full, v->data.data, sizeof(float) * (size_t)per * 3);
+    EXPECT_OK(graph_set_batch(g, 2));
+    memset(v->data.data, 0, sizeof(float) * (size_t)per * 3);
+    EXPECT_OK(graph_forward(g));
+    EXPECT(memcmp(full, v->data.data, sizeof(float) * (size_t)per * 2) == 0);
+    EXPECT_FAILS_WITH(graph_set_batch(g, 4), "batch 4 is outside the planned 1..3");
+    free(full);
+    graph_destroy(g);
+    backend_destroy(b);
+}
+
+// Tensors alive at the same step never share bytes; a chain reuses memory.
+TEST(graph_reuse_plan_keeps_live_tensors_apart) {
+    enum { N = 6 };
+    size_t bytes[N] = {100, 64, 64, 200, 10, 64}, offsets[N], total;
+    int birth[N] = {0, 1, 2, 3, 3, 4}, death[N] = {5, 2, 3, 4, 5, 5};
+    EXPECT_OK(plan_reuse(N, bytes, birth, death, 64, offsets, &total));
+    for (int i = 0; i < N; i++)
+        for (int j = i + 1; j < N; j++) {
+            bool together = birth[i] <= death[j] && birth[j] <= death[i];
+            bool overlap = offsets[i] < offsets[j] + bytes[j] && offsets[j] < offsets[i] + bytes[i];
+            if (together && overlap) test_fail(__FILE__, __LINE__, "tensors %d and %d overlap", i, j);
+        }
+    EXPECT(total < 128 + 64 + 64 + 256 + 64 + 64); // less than no reuse at all
 }

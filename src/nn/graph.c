@@ -6,6 +6,7 @@
 
 #include "core/rng.h"
 #include "core/status.h"
+#include "nn/reuse.h"
 
 Graph *graph_create(const Backend *backend) {
     Graph *g = calloc(1, sizeof *g);
@@ -165,13 +166,52 @@ static void bind_args(Graph *g, Node *node) {
     for (int j = 0; j < node->n_saved; j++) a->saved[j] = &v[node->saved[j]].data;
 }
 
-int graph_plan(Graph *g, int n_optim_slots) {
+// Forward-only graphs share activation memory between tensors whose lifetimes do not overlap:
+// an op output lives from its node to its last reader (to the end for the kept outputs), a saved
+// tensor only at its node (nothing runs backward), inputs for the whole run.
+static int plan_inference_activations(Graph *g, const int *keep, int n_keep) {
+    int n = g->n_values;
+    size_t *bytes = calloc((size_t)n, sizeof *bytes), *offsets = calloc((size_t)n, sizeof *offsets);
+    int *birth = calloc((size_t)n, sizeof *birth), *death = calloc((size_t)n, sizeof *death);
+    int rc = 0;
+    if (!bytes || !offsets || !birth || !death) rc = yolo_fail("out of memory planning graph memory");
+    for (int i = 0; rc == 0 && i < n; i++) {
+        ValueKind kind = g->values[i].kind;
+        bool activation = kind == VALUE_INPUT || kind == VALUE_ACTIVATION || kind == VALUE_SAVED;
+        bytes[i] = activation ? (size_t)shape_numel(g->values[i].shape) * sizeof(float) : 0;
+        birth[i] = 0;
+        death[i] = kind == VALUE_INPUT ? g->n_nodes : 0;
+    }
+    for (int k = 0; rc == 0 && k < g->n_nodes; k++) {
+        const Node *node = &g->nodes[k];
+        birth[node->out] = death[node->out] = k;
+        for (int j = 0; j < node->n_saved; j++) birth[node->saved[j]] = death[node->saved[j]] = k;
+        for (int j = 0; j < node->n_in; j++)
+            if (g->values[node->in[j]].kind != VALUE_INPUT && death[node->in[j]] < k) death[node->in[j]] = k;
+    }
+    for (int j = 0; rc == 0 && j < n_keep; j++) death[keep[j]] = g->n_nodes;
+    size_t total = 0;
+    if (rc == 0) rc = plan_reuse(n, bytes, birth, death, ARENA_ALIGN, offsets, &total);
+    for (int i = 0; rc == 0 && i < n; i++)
+        if (bytes[i]) g->values[i].data_offset = offsets[i];
+    if (rc == 0) arena_reserve(&g->activations, total);
+    free(bytes);
+    free(offsets);
+    free(birth);
+    free(death);
+    return rc;
+}
+
+// Lays out every arena and allocates each once. inference: no gradients, activations shared.
+static int plan(Graph *g, int n_optim_slots, bool inference, const int *keep, int n_keep) {
     if (g->planned) return yolo_fail("graph: memory is already planned");
     for (int i = 0; i < g->n_nodes; i++) {
         const OpImpl *impl = &g->backend->op[g->nodes[i].kind];
         if (!impl->forward || !impl->backward)
             return yolo_fail("the %s backend has no %s kernel", g->backend->name, op_name(g->nodes[i].kind));
     }
+    if (inference)
+        for (int i = 0; i < g->n_values; i++) g->values[i].needs_grad = false;
     // An output needs a gradient when any input or parameter upstream of it does.
     for (int i = 0; i < g->n_nodes; i++) {
         Node *node = &g->nodes[i];
@@ -184,10 +224,11 @@ int graph_plan(Graph *g, int n_optim_slots) {
         Value *v = &g->values[i];
         size_t bytes = (size_t)shape_numel(v->shape) * sizeof(float);
         v->data = v->grad = tensor_view(NULL, v->shape); // shapes for the workspace queries below
-        v->data_offset = arena_reserve(data_arena(g, v->kind), bytes);
+        if (!inference || data_arena(g, v->kind) == &g->params) v->data_offset = arena_reserve(data_arena(g, v->kind), bytes);
         if (v->needs_grad && v->kind != VALUE_BUFFER && v->kind != VALUE_SAVED)
             v->grad_offset = arena_reserve(grad_arena(g, v->kind), bytes);
     }
+    if (inference) TRY(plan_inference_activations(g, keep, n_keep));
     size_t workspace = 0;
     for (int i = 0; i < g->n_nodes; i++) {
         bind_args(g, &g->nodes[i]);
@@ -221,7 +262,28 @@ int graph_plan(Graph *g, int n_optim_slots) {
             Tensor *var = &g->values[g->nodes[i].buffer[1]].data;
             for (int64_t k = 0; k < tensor_numel(var); k++) var->data[k] = 1.0f;
         }
+    g->batch_capacity = g->values[0].shape.ndim ? (int)g->values[0].shape.dim[0] : 0;
     g->planned = true;
+    return 0;
+}
+
+int graph_plan(Graph *g, int n_optim_slots) { return plan(g, n_optim_slots, false, NULL, 0); }
+
+int graph_plan_inference(Graph *g, const int *keep, int n_keep) {
+    TRY(plan(g, 0, true, keep, n_keep));
+    g->training = 0;
+    return 0;
+}
+
+int graph_set_batch(Graph *g, int batch) {
+    if (!g->planned || batch < 1 || batch > g->batch_capacity)
+        return yolo_fail("graph: batch %d is outside the planned 1..%d", batch, g->batch_capacity);
+    for (int i = 0; i < g->n_values; i++) {
+        Value *v = &g->values[i];
+        if (v->kind != VALUE_INPUT && v->kind != VALUE_ACTIVATION) continue;
+        v->data.shape.dim[0] = batch;
+        v->grad.shape.dim[0] = batch;
+    }
     return 0;
 }
 

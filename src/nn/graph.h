@@ -63,6 +63,7 @@ typedef struct {
     int n_optim_slots;
     bool planned;
     int training;
+    int batch_capacity; // the batch the memory was planned for
 } Graph;
 
 Graph *graph_create(const Backend *backend);
@@ -83,6 +84,15 @@ int graph_find(const Graph *g, const char *name);
 
 // Lays out and allocates all memory; n_optim_slots optimizer tensors per trainable parameter.
 int graph_plan(Graph *g, int n_optim_slots);
+
+// A forward-only plan: nothing is trained (no gradients, no optimizer slots), runs in eval mode,
+// and activations share memory once dead; only the `keep` values (the outputs the caller reads)
+// and the inputs stay valid after graph_forward.
+int graph_plan_inference(Graph *g, const int *keep, int n_keep);
+
+// Runs the next steps on the first `batch` samples only (1..the planned batch): every input and
+// activation takes that leading size, so a smaller last batch of an epoch needs no new graph.
+int graph_set_batch(Graph *g, int batch);
 
 int graph_forward(Graph *g);
 void graph_clear_activation_grads(Graph *g);
