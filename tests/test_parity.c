@@ -4,11 +4,11 @@
 // input, the outputs of one training-mode forward and the BN running statistics after it. Here
 // the same YAML goes through our loader and builder, the weights are copied in by name, and one
 // training-mode forward must reproduce every output and running statistic.
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture_weights.h"
 #include "io/safetensors.h"
 #include "nn/model.h"
 #include "test.h"
@@ -33,79 +33,6 @@ static void release(Parity *p) {
     backend_destroy(p->b);
 }
 
-static const char *st_shape_str(const StTensor *t, char *buf, int cap) {
-    int used = 0;
-    buf[0] = '\0';
-    for (int i = 0; i < t->ndim && used < cap; i++)
-        used += snprintf(buf + used, (size_t)(cap - used), i ? "x%lld" : "%lld", (long long)t->shape[i]);
-    if (t->ndim == 0) snprintf(buf, (size_t)cap, "scalar");
-    return buf;
-}
-
-static bool same_shape(const StTensor *t, Shape s) {
-    if (t->ndim != s.ndim) return false;
-    for (int i = 0; i < s.ndim; i++)
-        if (t->shape[i] != s.dim[i]) return false;
-    return true;
-}
-
-static bool starts_with(const char *s, const char *prefix) {
-    return strncmp(s, prefix, strlen(prefix)) == 0;
-}
-
-// Fixture entries that are not weights: the input, the outputs, the statistics after the forward.
-static bool is_weight_name(const char *name) {
-    return !starts_with(name, "input.") && !starts_with(name, "output.") && !starts_with(name, "after.");
-}
-
-// Collects mismatch descriptions for one message: the first few in full, then a count.
-typedef struct {
-    char text[1024];
-    int n;
-} Problems;
-
-enum { PROBLEMS_SHOWN = 6 };
-
-static void problem(Problems *pr, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void problem(Problems *pr, const char *fmt, ...) {
-    if (pr->n++ >= PROBLEMS_SHOWN) return;
-    size_t used = strlen(pr->text);
-    if (used > 0 && used < sizeof pr->text) used += (size_t)snprintf(pr->text + used, sizeof pr->text - used, "; ");
-    if (used >= sizeof pr->text) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(pr->text + used, sizeof pr->text - used, fmt, ap);
-    va_end(ap);
-}
-
-// Copies every parameter and buffer of the graph from the file by name. Every weight of the
-// graph must be in the file with the same shape, and every weight in the file must be used.
-static int load_weights(Graph *g, const SafeTensors *st, const char *path) {
-    Problems pr = {.n = 0};
-    char a[64], b[64];
-    for (int i = 0; i < g->n_values; i++) {
-        Value *v = &g->values[i];
-        if (v->kind != VALUE_PARAM && v->kind != VALUE_BUFFER) continue;
-        const StTensor *t = safetensors_find(st, v->name);
-        if (!t) problem(&pr, "missing %s [%s]", v->name, shape_str(v->shape, a, sizeof a));
-        else if (t->dtype != ST_F32) problem(&pr, "%s is %s in the file, want F32", v->name, safetensors_dtype_name(t->dtype));
-        else if (!same_shape(t, v->shape))
-            problem(&pr, "%s is [%s] in the graph but [%s] in the file", v->name, shape_str(v->shape, a, sizeof a),
-                    st_shape_str(t, b, sizeof b));
-        else safetensors_copy_f32(t, v->data.data);
-    }
-    for (int i = 0; i < st->n_tensors; i++) {
-        const StTensor *t = &st->tensors[i];
-        if (!is_weight_name(t->name)) continue;
-        int id = graph_find(g, t->name);
-        if (id < 0 || (g->values[id].kind != VALUE_PARAM && g->values[id].kind != VALUE_BUFFER))
-            problem(&pr, "unexpected %s [%s]", t->name, st_shape_str(t, a, sizeof a));
-    }
-    if (pr.n == 0) return 0;
-    return yolo_fail("%s: weights do not match the graph (%d problem%s): %s%s", path, pr.n, pr.n == 1 ? "" : "s", pr.text,
-                     pr.n > PROBLEMS_SHOWN ? "; ..." : "");
-}
-
 static int metadata_int(const SafeTensors *st, const char *key, const char *path, int *out) {
     const char *text = safetensors_metadata(st, key);
     char *end = NULL;
@@ -128,10 +55,10 @@ static int setup(Parity *p, const char *fixture, const char *yaml) {
     TRY(model_yaml_load(yaml, NULL, &p->def));
     TRY(model_build(p->g, &p->def, &opt, &p->m));
     TRY(graph_plan(p->g, 0));
-    TRY(load_weights(p->g, &p->st, fixture));
+    TRY(fixture_load_weights(p->g, &p->st, fixture));
     const StTensor *images = safetensors_find(&p->st, "input.images");
     Value *in = &p->g->values[p->m.input];
-    if (!images || images->dtype != ST_F32 || !same_shape(images, in->shape))
+    if (!images || images->dtype != ST_F32 || !fixture_same_shape(images, in->shape))
         return yolo_fail("%s: input.images missing or not F32 of the input's shape", fixture);
     safetensors_copy_f32(images, in->data.data);
     return 0;
@@ -171,8 +98,8 @@ static void compare_value(const Parity *p, const char *name, int value) {
     const Value *v = &p->g->values[value];
     const StTensor *t = safetensors_find(&p->st, name);
     char a[64], b[64];
-    if (t && !same_shape(t, v->shape))
-        test_fail(__FILE__, __LINE__, "%s: ours [%s], Ultralytics [%s]", name, shape_str(v->shape, a, sizeof a), st_shape_str(t, b, sizeof b));
+    if (t && !fixture_same_shape(t, v->shape))
+        test_fail(__FILE__, __LINE__, "%s: ours [%s], Ultralytics [%s]", name, shape_str(v->shape, a, sizeof a), fixture_shape_str(t, b, sizeof b));
     else compare(p, name, v->data.data, shape_numel(v->shape));
 }
 
@@ -275,7 +202,7 @@ TEST(parity_wrong_weight_shape_is_named) {
     EXPECT(t != NULL);
     if (t) {
         t->shape[1] = 4; // 8x3x3x3 in the graph
-        EXPECT_FAILS_WITH(load_weights(p.g, &p.st, "yolov8-detect.safetensors"),
+        EXPECT_FAILS_WITH(fixture_load_weights(p.g, &p.st, "yolov8-detect.safetensors"),
                           "yolov8-detect.safetensors: weights do not match the graph (1 problem): model.0.conv.weight is [8x3x3x3] in the graph but [8x4x3x3] in the file");
     }
     release(&p);

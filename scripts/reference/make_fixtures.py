@@ -1,9 +1,12 @@
 """Writes the parity fixtures in tests/fixtures/: tiny YOLOv8 detect, segment and classify models
 built by Ultralytics from our own model YAML files, with their weights, a fixed input, the
 train-mode forward outputs and the BN running statistics after that forward. tests/test_parity.c
-builds the same networks with our builder, loads these weights and compares.
+builds the same networks with our builder, loads these weights and compares. A fourth fixture,
+yolov8-detect-loss, runs v8DetectionLoss and the backward pass on the detect network for
+tests/test_detect_loss.c.
 
 Run with the venv that setup.sh creates:  scripts/reference/.venv/bin/python scripts/reference/make_fixtures.py
+Name fixture stems (yolov8-detect, yolov8-seg, yolov8-cls, yolov8-detect-loss) to write only those.
 """
 
 import json
@@ -11,6 +14,7 @@ import os
 import re
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parents[2]
 # Before importing Ultralytics: no internet probe on import, settings kept inside the venv.
@@ -24,6 +28,7 @@ import yaml  # noqa: E402
 from safetensors import safe_open  # noqa: E402
 from safetensors.numpy import load_file  # noqa: E402
 from ultralytics.nn.tasks import ClassificationModel, DetectionModel, SegmentationModel  # noqa: E402
+from ultralytics.utils.loss import v8DetectionLoss  # noqa: E402
 
 # One custom scale for all three models. Width 1/16 gives every row >= 8 output channels (64 -> 8
 # after make_divisible; C2f's inner halves get 4) and keeps each fixture at 2 MB or less, most of
@@ -116,16 +121,21 @@ def write_safetensors(path: Path, tensors: dict, metadata: dict) -> None:
         assert f.metadata() == metadata
 
 
+def build_model(text: str, cls, nc: int) -> torch.nn.Module:
+    """The fixture network of a fixture YAML text: built by Ultralytics from fixed seeds, then randomised."""
+    cfg = yaml.safe_load(text)
+    cfg["scale"] = SCALE_LETTER
+    torch.manual_seed(0)
+    model = cls(cfg, ch=3, nc=nc, verbose=False)
+    randomise(model, torch.Generator().manual_seed(1))
+    return model
+
+
 def make(stem: str, source: str, cls, nc: int) -> None:
     text = fixture_yaml((ROOT / "configs" / "models" / source).read_text(), nc)
     (ROOT / "tests" / "fixtures" / f"{stem}.yaml").write_text(text)
-    cfg = yaml.safe_load(text)
-    cfg["scale"] = SCALE_LETTER
-
-    torch.manual_seed(0)
-    model = cls(cfg, ch=3, nc=nc, verbose=False)
+    model = build_model(text, cls, nc)
     eps, momentum = bn_settings(model)
-    randomise(model, torch.Generator().manual_seed(1))
 
     tensors = {}
     # num_batches_tracked is skipped: our graph has no such buffer, and with momentum set PyTorch
@@ -170,10 +180,151 @@ def make(stem: str, source: str, cls, nc: int) -> None:
     print(f"{path.relative_to(ROOT)}: {path.stat().st_size / 1e6:.2f} MB, {n_params} parameters, BN eps {eps} momentum {momentum}")
 
 
+# The detection-loss fixture (tests/test_detect_loss.c): the detect network above, at 128x128 so
+# that top-k has 336 anchors to choose from (64x64 gives 84), with a batch of three images.
+LOSS_STEM = "yolov8-detect-loss"
+LOSS_BATCH = 3
+LOSS_IMGSZ = 128
+LOSS_GAINS = {"box": 7.5, "cls": 0.5, "dfl": 1.5}  # Ultralytics' defaults (cfg/default.yaml)
+# Rows: image in the batch, class, cx, cy, w, h (normalised), deliberately not sorted by image so
+# that the per-image grouping must keep batch order. Image 1 has no boxes. In image 0, boxes of
+# different classes overlap (14 anchors are positive for several boxes and go to the best CIoU).
+# Images 0 and 2 each have a long, thin box with fewer than 10 in-box anchors of positive
+# alignment (3 of 16, 0 of 17: the untrained boxes' CIoU is clamped to 0): top-k then also picks
+# alignment-0 anchors, and which of the tied zeros it picks (decided by PyTorch's nth_element)
+# makes 4 in-box zero-alignment anchors foreground. Image 2 also has a box with one in-box anchor.
+LOSS_TARGETS = [
+    [2, 1, 0.50, 0.50, 0.60, 0.70],
+    [0, 0, 0.30, 0.35, 0.40, 0.50],
+    [0, 2, 0.40, 0.40, 0.30, 0.30],
+    [2, 0, 0.15, 0.80, 0.06, 0.05],
+    [0, 1, 0.629, 0.889, 0.877, 0.05],
+    [0, 1, 0.75, 0.70, 0.35, 0.25],
+    [2, 2, 0.52, 0.48, 0.25, 0.20],
+    [0, 0, 0.78, 0.72, 0.30, 0.30],
+    [2, 2, 0.419, 0.679, 0.038, 0.775],
+]
+# torch.topk tie cases, checked directly: rows of mostly tied values at a length that takes the
+# nth_element path (k * 64 > n) and one that takes the partial_sort path.
+TOPK_K = 10
+TOPK_LENGTHS = (336, 1344)
+TOPK_ROWS = 12
+
+
+def topk_cases(n: int, gen: torch.Generator) -> tuple:
+    """Rows of n values: all zero, or zero with a few positives (some of them equal, some cases with
+    fewer positives than k), and torch.topk's indices for each row."""
+    values = torch.zeros(TOPK_ROWS, n)
+    for r in range(1, TOPK_ROWS):
+        count = int(torch.randint(1, 2 * TOPK_K, (1,), generator=gen))
+        where = torch.randint(0, n, (count,), generator=gen)
+        levels = torch.tensor([0.25, 0.5, 0.75])  # few distinct levels: ties among positives too
+        values[r, where] = levels[torch.randint(0, 3, (count,), generator=gen)]
+    return values, torch.topk(values, TOPK_K, dim=-1).indices.to(torch.float32)
+
+
+def make_detect_loss() -> None:
+    """v8DetectionLoss on the detect fixture network: what the criterion sees and gives, the
+    assignment, and the gradient of every head output and parameter after the trainer's
+    loss.sum().backward(). The weights are those of yolov8-detect.safetensors (checked here), which
+    the C test loads, so they are not stored twice."""
+    text = (ROOT / "tests" / "fixtures" / "yolov8-detect.yaml").read_text()
+    model = build_model(text, DetectionModel, 3)
+    weights_path = ROOT / "tests" / "fixtures" / "yolov8-detect.safetensors"
+    stored = load_file(str(weights_path))
+    for name, t in model.state_dict().items():
+        if not name.endswith("num_batches_tracked"):
+            assert np.array_equal(f32(t), stored[name]), f"{name} differs from {weights_path.name}"
+
+    model.args = SimpleNamespace(**LOSS_GAINS)  # what v8DetectionLoss reads its gains from
+    criterion = v8DetectionLoss(model)
+    assigned = {}
+    assign = criterion.assigner.forward
+
+    def keep_assignment(*args):
+        assigned["in"] = args
+        assigned["out"] = assign(*args)
+        return assigned["out"]
+
+    criterion.assigner.forward = keep_assignment
+
+    images = torch.rand(LOSS_BATCH, 3, LOSS_IMGSZ, LOSS_IMGSZ, generator=torch.Generator().manual_seed(3))
+    targets = torch.tensor(LOSS_TARGETS, dtype=torch.float32)
+    batch = {"batch_idx": targets[:, 0], "cls": targets[:, 1:2], "bboxes": targets[:, 2:]}
+    model.train()
+    feats = model(images)
+    for f in feats:
+        f.retain_grad()
+    loss, items = criterion(feats, batch)
+    loss.sum().backward()  # as BaseTrainer: loss * batch_size summed over the three parts
+    _, _, target_scores, fg_mask, _ = assigned["out"]
+
+    tensors = {
+        "input.images": f32(images),
+        "targets.batch_idx": f32(batch["batch_idx"]),
+        "targets.cls": f32(batch["cls"]),
+        "targets.bboxes": f32(batch["bboxes"]),
+        "loss.items": f32(items),  # box, cls, dfl after their gains, before the batch size
+        "assign.fg_mask": f32(fg_mask),
+        "assign.target_scores": f32(target_scores),
+    }
+    for i, f in enumerate(feats):
+        tensors[f"output.{i}"] = f32(f)
+        tensors[f"grad.output.{i}"] = f32(f.grad)
+    n_grads = 0
+    for name, p in model.named_parameters():
+        if p.requires_grad:
+            assert p.grad is not None, f"{name} has no gradient"
+            tensors[f"grad.{name}"] = f32(p.grad)
+            n_grads += 1
+    gen = torch.Generator().manual_seed(4)
+    for n in TOPK_LENGTHS:
+        values, indices = topk_cases(n, gen)
+        tensors[f"topk.{n}.values"] = f32(values)
+        tensors[f"topk.{n}.indices"] = f32(indices)
+
+    metadata = {
+        "ultralytics": ultralytics.__version__,
+        "torch": torch.__version__,
+        "weights": f"tests/fixtures/{weights_path.name}",
+        "nc": "3",
+        "batch": str(LOSS_BATCH),
+        "imgsz": str(LOSS_IMGSZ),
+        "gains": json.dumps(LOSS_GAINS),
+        "mode": "train",
+    }
+    path = ROOT / "tests" / "fixtures" / f"{LOSS_STEM}.safetensors"
+    write_safetensors(path, tensors, metadata)
+    zero_align = zero_align_positives(criterion.assigner, assigned)
+    print(
+        f"{path.relative_to(ROOT)}: {path.stat().st_size / 1e6:.2f} MB, loss items {items.tolist()}, "
+        f"{int(fg_mask.sum())} foreground anchors ({zero_align} with alignment 0), {n_grads} parameter gradients"
+    )
+
+
+def zero_align_positives(assigner, assigned: dict) -> int:
+    """How many (box, anchor) pairs were positive with an alignment of exactly 0: the pairs that
+    only top-k's order among ties decides. Recomputed from the assigner's own inputs."""
+    pd_scores, pd_bboxes, anc_points, gt_labels, gt_bboxes, mask_gt = assigned["in"]
+    mask_pos, align, _ = assigner.get_pos_mask(pd_scores, pd_bboxes, gt_labels, gt_bboxes, anc_points, mask_gt)
+    return int(((align == 0) & (mask_pos > 0)).sum())
+
+
 def main() -> int:
+    """Writes every fixture, or only those named on the command line by their stems. The loss
+    fixture comes last: it reuses yolov8-detect's YAML and weights."""
+    models = {stem: (stem, source, cls, nc) for stem, source, cls, nc in MODELS}
+    names = sys.argv[1:] or [*models, LOSS_STEM]
+    unknown = [n for n in names if n not in models and n != LOSS_STEM]
+    if unknown:
+        print(f"unknown fixture {unknown[0]}; known: {', '.join([*models, LOSS_STEM])}", file=sys.stderr)
+        return 2
     (ROOT / "tests" / "fixtures").mkdir(parents=True, exist_ok=True)
-    for stem, source, cls, nc in MODELS:
-        make(stem, source, cls, nc)
+    for name in names:
+        if name == LOSS_STEM:
+            make_detect_loss()
+        else:
+            make(*models[name])
     return 0
 
 

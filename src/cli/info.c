@@ -3,44 +3,20 @@
 #include "cli/info.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "core/status.h"
 #include "nn/model.h"
 
-typedef struct {
-    const char *model;
-    int imgsz;
-    int nc;
-} InfoArgs;
+// The keys info reads.
+static const char *const INFO_KEYS[] = {"task", "mode", "model", "imgsz", "nc"};
 
-static const char *default_model(const char *task) {
-    if (!strcmp(task, "segment")) return "yolov8n-seg.yaml";
-    if (!strcmp(task, "classify")) return "yolov8n-cls.yaml";
-    return "yolov8n.yaml";
-}
-
-static int parse_int_value(const char *key, const char *value, int lo, int hi, int *out) {
-    char *end;
-    long v = strtol(value, &end, 10);
-    if (!*value || *end || v < lo || v > hi)
-        return yolo_fail("%s=%s: expected an integer from %d to %d, e.g. %s=%d", key, value, lo, hi, key, lo > 0 ? 640 : 80);
-    *out = (int)v;
-    return 0;
-}
-
-static int parse_info_args(const char *task, int argc, char **argv, InfoArgs *a) {
-    *a = (InfoArgs){.model = default_model(task), .imgsz = !strcmp(task, "classify") ? 224 : 640, .nc = 0};
-    for (int i = 0; i < argc; i++) {
-        const char *eq = strchr(argv[i], '=');
-        if (!eq) return yolo_fail("'%s' is not key=value; info takes model=, imgsz= and nc=", argv[i]);
-        size_t key_len = (size_t)(eq - argv[i]);
-        const char *value = eq + 1;
-        if (key_len == 5 && !strncmp(argv[i], "model", 5)) a->model = value;
-        else if (key_len == 5 && !strncmp(argv[i], "imgsz", 5)) TRY(parse_int_value("imgsz", value, 32, 8192, &a->imgsz));
-        else if (key_len == 2 && !strncmp(argv[i], "nc", 2)) TRY(parse_int_value("nc", value, 1, 100000, &a->nc));
-        else return yolo_fail("'%.*s' is not an argument of info; use model=, imgsz= or nc=", (int)key_len, argv[i]);
+static int check_info_keys(const Args *a) {
+    for (int k = 0; k < args_key_count(); k++) {
+        const char *key = args_key_name(k);
+        bool used = false;
+        for (size_t i = 0; i < sizeof INFO_KEYS / sizeof INFO_KEYS[0]; i++) used |= !strcmp(key, INFO_KEYS[i]);
+        if (args_given(a, key) && !used) return yolo_fail("'%s' is not an argument of info; use model=, imgsz= or nc=", key);
     }
     return 0;
 }
@@ -69,22 +45,21 @@ static void print_table(const Graph *g, const Model *m, const char *name, int im
            m->n_layers, g->n_nodes, params, grads, model_reported_gflops(g, imgsz), imgsz);
 }
 
-int info_main(const char *task, int argc, char **argv) {
-    InfoArgs a;
-    TRY(parse_info_args(task, argc, argv, &a));
+int info_main(const Args *a) {
+    TRY(check_info_keys(a));
     ModelDef def;
-    TRY(model_yaml_load(a.model, YOLO_CONFIG_DIR "/models", &def));
+    TRY(model_yaml_load(a->model, YOLO_CONFIG_DIR "/models", &def));
     Backend *backend = backend_cpu_create(1);
     Graph *g = backend ? graph_create(backend) : NULL;
     Model m;
-    int rc = g ? model_build(g, &def, &(ModelOptions){.nc = a.nc, .batch = 1, .imgsz = a.imgsz}, &m) : -1;
+    int nc = a->nc.kind == ARGS_INT ? (int)a->nc.i : 0; // 0: the model file's nc
+    int rc = g ? model_build(g, &def, &(ModelOptions){.nc = nc, .batch = 1, .imgsz = a->imgsz}, &m) : -1;
     if (rc == 0) {
-        const char *want = !strcmp(task, "classify") ? "classify" : !strcmp(task, "segment") ? "segment" : "detect";
         const char *have = m.head == HEAD_CLASSIFY ? "classify" : m.head == HEAD_SEGMENT ? "segment" : "detect";
-        if (strcmp(want, have) != 0)
-            rc = yolo_fail("%s is a %s model; run 'yolo %s info model=%s'", def.path, have, have, a.model);
+        if (strcmp(a->task, have) != 0)
+            rc = yolo_fail("%s is a %s model; run 'yolo %s info model=%s'", def.path, have, have, a->model);
         else
-            print_table(g, &m, a.model, a.imgsz);
+            print_table(g, &m, a->model, a->imgsz);
     }
     graph_destroy(g);
     backend_destroy(backend);

@@ -1,9 +1,15 @@
-// The `yolo` command: `yolo TASK MODE key=value ...`. Modes arrive with their issues; what is not
-// built yet says so and exits 2.
+// The `yolo` command: `yolo TASK MODE key=value ...`, parsed by cli/args.h with Ultralytics'
+// grammar; then a special word runs, or the mode's function below. Exit status: 0 done, 1 the
+// mode failed (the message says why), 2 a usage error or a mode that is not built yet.
+#include <cblas.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "cli/args.h"
 #include "cli/info.h"
+#include "cli/train_cmd.h"
 #include "core/status.h"
 #include "yolo/version.h"
 
@@ -11,35 +17,104 @@ static void print_help(FILE *out) {
     fprintf(out,
             "yolo %s: YOLO training in C\n"
             "usage: yolo TASK MODE key=value ...\n"
-            "  TASK: detect | segment | classify\n"
-            "  MODE: info (train, val and predict are being built)\n"
+            "  TASK       detect | segment | classify (default detect)\n"
+            "  MODE       train | val | predict | info (default train; train, val and predict are being built)\n"
+            "  key=value  any argument that 'yolo cfg' lists, e.g. epochs=10 imgsz=320; a bool key alone\n"
+            "             sets it True (yolo train resume); cfg=my.yaml takes arguments from a file\n"
+            "             and replaces those before it\n"
+            "\n"
+            "  yolo detect train data=shapes.yaml model=yolov8n.yaml epochs=10 lr0=0.01\n"
             "  yolo detect info model=yolov8s.yaml imgsz=640 nc=80   layer table, parameters, GFLOPs\n"
-            "  yolo version    print the version\n"
-            "  yolo help       print this help\n",
+            "\n"
+            "  yolo help       this help (also -h, --help)\n"
+            "  yolo version    the version (-v)\n"
+            "  yolo cfg        every argument with its default\n"
+            "  yolo copy-cfg   write default_copy.yaml here, to edit and use as cfg=default_copy.yaml\n"
+            "  yolo checks     build and system information\n",
             YOLO_VERSION);
 }
 
-static int is_task(const char *word) {
-    return !strcmp(word, "detect") || !strcmp(word, "segment") || !strcmp(word, "classify");
+// ---- Special words -------------------------------------------------------------------------
+
+static int copy_cfg(void) {
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd)) {
+        perror("yolo: copy-cfg: the current directory");
+        return 1;
+    }
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/default_copy.yaml", cwd);
+    if (args_copy_default(path) != 0) {
+        fprintf(stderr, "yolo: copy-cfg: %s\n", yolo_error());
+        return 1;
+    }
+    printf("default.yaml copied to %s\n"
+           "Example YOLO command with this new custom cfg:\n"
+           "    yolo cfg='%s' imgsz=320 batch=8\n",
+           path, path);
+    return 0;
+}
+
+static int checks(void) {
+    bool configs = access(YOLO_CONFIG_DIR "/models", R_OK) == 0 && access(YOLO_CONFIG_DIR "/datasets", R_OK) == 0;
+    printf("yolo %s\n"
+           "built with: C compiler %s, C standard %ld\n"
+           "configs: %s (%s)\n"
+           "CPU cores online: %ld\n"
+           "BLAS: %s\n",
+           YOLO_VERSION, __VERSION__, __STDC_VERSION__, YOLO_CONFIG_DIR,
+           configs ? "models and datasets found" : "missing: model and dataset files cannot be read", sysconf(_SC_NPROCESSORS_ONLN),
+           openblas_get_config());
+    return configs ? 0 : 1;
+}
+
+// ---- Modes ---------------------------------------------------------------------------------
+// One function per mode, given the resolved arguments. Each returns the exit status.
+
+static int not_built(const char *mode) {
+    fprintf(stderr, "yolo: %s is not available in this build yet\n", mode);
+    return 2;
+}
+
+static int run_train(const Args *a) { return train_command(a); }
+
+static int run_val(const Args *a) { return not_built(a->mode); }
+
+static int run_predict(const Args *a) { return not_built(a->mode); }
+
+static int run_info(const Args *a) {
+    if (info_main(a) == 0) return 0;
+    fprintf(stderr, "yolo: %s\n", yolo_error());
+    return 1;
+}
+
+static int run_mode(const Args *a) {
+    if (!strcmp(a->mode, "train")) return run_train(a);
+    if (!strcmp(a->mode, "val")) return run_val(a);
+    if (!strcmp(a->mode, "predict")) return run_predict(a);
+    return run_info(a); // the remaining mode args_parse accepts
 }
 
 int main(int argc, char **argv) {
-    if (argc < 2 || !strcmp(argv[1], "help")) {
+    if (argc < 2) {
         print_help(stdout);
         return 0;
     }
-    if (!strcmp(argv[1], "version")) {
-        printf("%s\n", YOLO_VERSION);
-        return 0;
+    static Args args; // 40 KB of fixed-size strings and lists: static rather than on the stack
+    ArgsCommand cmd;
+    int rc = args_parse(&args, argc - 1, argv + 1, &cmd);
+    fputs(cmd.warnings, stderr);
+    if (rc != 0) {
+        fprintf(stderr, "yolo: %s\nsee 'yolo help' for the grammar and 'yolo cfg' for every argument and its default\n", yolo_error());
+        return 2;
     }
-    if (is_task(argv[1]) && argc >= 3 && !strcmp(argv[2], "info")) {
-        if (info_main(argv[1], argc - 3, argv + 3) != 0) {
-            fprintf(stderr, "yolo: %s\n", yolo_error());
-            return 1;
-        }
-        return 0;
+    switch (cmd.action) {
+    case ARGS_HELP: print_help(stdout); return 0;
+    case ARGS_VERSION: printf("%s\n", YOLO_VERSION); return 0;
+    case ARGS_CFG: fputs(args_default_yaml(), stdout); return 0;
+    case ARGS_COPY_CFG: return copy_cfg();
+    case ARGS_CHECKS: return checks();
+    case ARGS_RUN: break;
     }
-    fprintf(stderr, "yolo: '%s%s%s' is not available in this build yet; see 'yolo help'\n", argv[1], argc > 2 ? " " : "",
-            argc > 2 ? argv[2] : "");
-    return 2;
+    return run_mode(&args);
 }

@@ -196,11 +196,13 @@ int model_build(Graph *g, const ModelDef *def, const ModelOptions *opt, Model *m
     // Detection models get Ultralytics' BN settings; classifiers keep PyTorch's defaults.
     m->bn_eps = m->head == HEAD_CLASSIFY ? 1e-5f : 1e-3f;
     m->bn_momentum = m->head == HEAD_CLASSIFY ? 0.1f : 0.03f;
-    if (m->head != HEAD_CLASSIFY && opt->imgsz % 32 != 0)
-        return yolo_fail("imgsz=%d must be a multiple of 32 (the largest stride of %s)", opt->imgsz, def->path);
-    if (opt->batch < 1 || opt->imgsz < 32) return yolo_fail("batch must be >= 1 and imgsz >= 32");
+    int height = opt->height ? opt->height : opt->imgsz, width = opt->width ? opt->width : opt->imgsz;
+    if (m->head != HEAD_CLASSIFY && (height % 32 != 0 || width % 32 != 0))
+        return yolo_fail("imgsz=%d must be a multiple of 32 (the largest stride of %s)", height % 32 ? height : width,
+                         def->path);
+    if (opt->batch < 1 || height < 32 || width < 32) return yolo_fail("batch must be >= 1 and imgsz >= 32");
     ModuleCtx mc = {.g = g, .bn_eps = m->bn_eps, .bn_momentum = m->bn_momentum};
-    TRY_ID(m->input = graph_input(g, "images", shape_nchw(opt->batch, 3, opt->imgsz, opt->imgsz), false));
+    TRY_ID(m->input = graph_input(g, "images", shape_nchw(opt->batch, 3, height, width), false));
     int channels[MODEL_MAX_ROWS];
     for (int i = 0; i < def->n_rows; i++) {
         const ModelRow *row = &def->rows[i];
@@ -226,7 +228,7 @@ int model_build(Graph *g, const ModelDef *def, const ModelOptions *opt, Model *m
     }
     if (m->head != HEAD_CLASSIFY && m->n_levels == 0)
         return yolo_fail("%s: the last row must be Detect, Segment or Classify", def->path);
-    for (int l = 0; l < m->n_levels; l++) m->strides[l] = opt->imgsz / (int)g->values[m->outputs[l]].shape.dim[2];
+    for (int l = 0; l < m->n_levels; l++) m->strides[l] = height / (int)g->values[m->outputs[l]].shape.dim[2];
     return 0;
 }
 

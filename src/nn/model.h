@@ -42,6 +42,7 @@ typedef struct {
     int nc;        // > 0 overrides the file's nc (a dataset's class count)
     int batch;
     int imgsz;     // square input; must be a multiple of 32 for detection models
+    int height, width; // a rectangular input instead (validation batches); 0: imgsz
     float dropout; // classify head
 } ModelOptions;
 

@@ -2,7 +2,7 @@
 # Command-line tests: runs the yolo binary given as $1 and checks exit codes and output.
 # Ends with "N passed, N failed".
 set -u
-yolo=$1
+yolo=$(realpath "$1") # absolute: some tests run in a scratch folder
 passed=0
 failed=0
 
@@ -38,6 +38,59 @@ expect "info rejects a model of another task" 1 'is a classify model; run .yolo 
 expect "info rejects an unknown key" 1 "'epochs' is not an argument of info" -- detect info epochs=3
 expect "info rejects a bad imgsz" 1 'imgsz=33 must be a multiple of 32' -- detect info imgsz=33
 expect "info names a missing model" 1 'model nope.yaml not found' -- detect info model=nope.yaml
+
+# check NAME COMMAND...: passes when COMMAND succeeds.
+check() {
+  local name=$1
+  shift
+  if "$@"; then
+    passed=$((passed + 1))
+    echo "ok   $name"
+  else
+    failed=$((failed + 1))
+    echo "FAIL $name"
+  fi
+}
+
+# The grammar (ultralytics-behaviour.md §1); the exact messages are in tests/test_args.c.
+expect "-h is help" 0 'usage: yolo' -- -h
+expect "--help is help, without a warning about dashes" 0 '^usage: yolo' -- --help
+expect "cfg prints every default" 0 'lr0: 0\.01 ' -- cfg
+expect "checks reports the build" 0 'configs: .*models and datasets found' -- checks
+expect "train refuses what it cannot do yet" 2 'device: this build trains on the CPU only' -- detect train device=0 epochs=3
+expect "the mode defaults to train with a warning" 2 "WARNING: 'mode' argument is missing.*Using default 'mode=train'" -- epochs=3 device=0
+expect "an unknown key suggests close ones" 2 "'epoch' is not a valid YOLO argument. Similar arguments are i.e. \['epochs=100'\]" -- detect train epoch=3
+expect "a bare non-bool key asks for '='" 2 "'epochs' is a valid YOLO argument but is missing an '=' sign to set its value, i.e. try 'epochs=100'" -- detect train epochs 10
+expect "a fraction out of range" 2 "'fraction=1.5' is an invalid value. Valid 'fraction' values are > 0.0 and <= 1.0." -- detect train fraction=1.5
+expect "epochs=10.0 is not an int" 2 "'epochs=10.0' is of invalid type float. 'epochs' must be an int \(i.e. 'epochs=100'\)" -- detect train epochs=10.0
+expect "AutoBatch is not available" 2 "'batch=-1' asks for AutoBatch" -- detect train batch=-1
+expect "loose '=' fragments are joined" 0 "summary \(nc=3\).*imgsz=320" -- detect info imgsz = 320 nc= 3
+expect "--key=value works with a warning" 0 "WARNING: argument '--imgsz=320' does not require leading dashes" -- detect info --imgsz=320
+expect "nc= belongs to info" 2 "'nc=3' is an argument of 'yolo TASK info' only" -- detect train nc=3
+
+# copy-cfg writes default_copy.yaml into the current folder: run it in a scratch one.
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+cd "$scratch" || exit 1
+expect "copy-cfg writes default_copy.yaml here" 0 "default.yaml copied to $scratch/default_copy.yaml" -- copy-cfg
+check "default_copy.yaml is what cfg prints" cmp -s default_copy.yaml <("$yolo" cfg)
+printf 'imgsz: 320\nnc: 3\n' >info.yaml
+expect "cfg= takes arguments from a file" 0 "summary \\(nc=3\\).*imgsz=320" -- cfg=info.yaml detect info
+printf 'nc: 3\n' >nc.yaml
+expect "cfg= replaces the words before it" 0 "summary \\(nc=3\\).*imgsz=640" -- imgsz=416 cfg=nc.yaml detect info
+printf 'epochs: x\n' >bad.yaml
+expect "a cfg file is checked like the command line" 2 "bad.yaml:1: 'epochs=x' is of invalid type str" -- detect train cfg=bad.yaml
+
+# A whole training run on the 8-image built-in dataset (generated into ./datasets here): exit 0,
+# and the run folder with Ultralytics' detect columns and the checkpoints.
+expect "a 2-epoch detect training finishes" 0 "2 epochs completed in .* Results saved to runs/detect/train" -- \
+  detect train data=shapes8.yaml epochs=2 imgsz=64 batch=4 workers=1
+header='epoch,time,train/box_loss,train/cls_loss,train/dfl_loss,metrics/precision(B),metrics/recall(B),metrics/mAP50(B),metrics/mAP50-95(B),val/box_loss,val/cls_loss,val/dfl_loss,lr/pg0,lr/pg1,lr/pg2'
+check "results.csv has the detect columns and 2 rows" test "$(head -n 1 runs/detect/train/results.csv)" = "$header" -a "$(wc -l <runs/detect/train/results.csv)" -eq 3
+check "the run folder has args.yaml and the checkpoints" test -s runs/detect/train/args.yaml -a -s runs/detect/train/weights/last.ckpt -a -s runs/detect/train/weights/best.ckpt
+check "args.yaml records the arguments" grep -q '^epochs: 2$' runs/detect/train/args.yaml
+expect "a second run goes to train2" 0 "Results saved to runs/detect/train2" -- detect train data=shapes8.yaml epochs=1 imgsz=64 batch=4 workers=0
+cd - >/dev/null || exit 1
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

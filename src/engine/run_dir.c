@@ -1,0 +1,40 @@
+#include "engine/run_dir.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/status.h"
+
+// mkdir -p.
+static int make_dirs(const char *path) {
+    char buf[4096];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) return yolo_fail("%s: path too long", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST) return yolo_fail("cannot create %s: %s", buf, strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(buf, 0755) != 0 && errno != EEXIST) return yolo_fail("cannot create %s: %s", buf, strerror(errno));
+    return 0;
+}
+
+static bool exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+int run_dir_create(const char *project, const char *task, const char *name, bool exist_ok, char *out, size_t cap) {
+    char base[4096];
+    int n = project && project[0] ? snprintf(base, sizeof base, "%s/%s", project, name && name[0] ? name : "train")
+                                  : snprintf(base, sizeof base, "runs/%s/%s", task, name && name[0] ? name : "train");
+    if (n >= (int)sizeof base || (size_t)n + 16 >= cap) return yolo_fail("run folder %s: path too long", base);
+    snprintf(out, cap, "%s", base);
+    // train, train2, train3, ...: the first free name; the suffix starts at 2 with no separator.
+    for (int k = 2; !exist_ok && exists(out); k++) snprintf(out, cap, "%s%d", base, k);
+    char weights[4200];
+    snprintf(weights, sizeof weights, "%s/weights", out);
+    return make_dirs(weights);
+}

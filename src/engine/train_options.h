@@ -1,0 +1,35 @@
+// Everything a training run is configured with, resolved and typed: the CLI builds it from the
+// argument set (configs/default.yaml <- cfg= <- key=value) and the engine reads nothing else.
+#ifndef YOLO_ENGINE_TRAIN_OPTIONS_H
+#define YOLO_ENGINE_TRAIN_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "data/loader.h"
+
+enum { OPTION_TEXT_CAP = 1024 };
+
+typedef struct {
+    TaskKind task;
+    char model[OPTION_TEXT_CAP];
+    char data[OPTION_TEXT_CAP];
+    char project[OPTION_TEXT_CAP]; // "" = runs/<task>
+    char name[OPTION_TEXT_CAP];    // "" = train
+    char datasets_dir[OPTION_TEXT_CAP]; // "" = YOLO_DATASETS_DIR or ./datasets
+    char optimizer[16];            // SGD, Adam, AdamW, auto
+    int epochs, patience, batch, imgsz, workers, close_mosaic, nbs, max_det, save_period, mask_ratio;
+    double time_hours; // 0: off
+    double save_minutes;
+    bool save, exist_ok, verbose, cos_lr, val, plots, cache_ram, deterministic;
+    uint64_t seed;
+    int threads; // compute threads of the CPU backend (0: all cores)
+    float fraction, lr0, lrf, momentum, weight_decay, warmup_epochs, warmup_momentum, warmup_bias_lr;
+    float box, cls, dfl, conf, dropout, erasing;
+    double iou; // NMS compares a float IoU with this double threshold, as torchvision does
+    AugmentParams aug; // hsv_*, degrees, translate, scale, shear, perspective, flipud, fliplr, mosaic
+    // The arguments as args.yaml has them (written into the run folder and checkpoints).
+    char *args_yaml;
+} TrainOptions;
+
+#endif

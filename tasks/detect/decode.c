@@ -1,0 +1,48 @@
+#include "tasks/detect/decode.h"
+
+#include <math.h>
+
+#include "tasks/detect/loss.h"
+
+int detect_anchor_count(const Tensor *const *outputs, int n_levels) {
+    int n = 0;
+    for (int l = 0; l < n_levels; l++) n += (int)(tensor_h(outputs[l]) * tensor_w(outputs[l]));
+    return n;
+}
+
+// The expected bin of a 16-bin distribution (softmax then the mean index), read with `stride`
+// between bins.
+static float dfl_expectation(const float *logits, int64_t stride) {
+    float max = logits[0];
+    for (int k = 1; k < DETECT_REG_MAX; k++) max = fmaxf(max, logits[k * stride]);
+    float sum = 0.0f, weighted = 0.0f;
+    for (int k = 0; k < DETECT_REG_MAX; k++) {
+        float e = expf(logits[k * stride] - max);
+        sum += e;
+        weighted += e * (float)k;
+    }
+    return weighted / sum;
+}
+
+void detect_decode(const Tensor *const *outputs, int n_levels, const int *strides, int nc, int image, float *out) {
+    int row = 0;
+    for (int l = 0; l < n_levels; l++) {
+        const Tensor *t = outputs[l];
+        int64_t h = tensor_h(t), w = tensor_w(t), plane = h * w;
+        const float *base = t->data + (int64_t)image * tensor_c(t) * plane;
+        for (int64_t y = 0; y < h; y++)
+            for (int64_t x = 0; x < w; x++, row++) {
+                const float *a = base + y * w + x;
+                float side[4]; // left, top, right, bottom in grid units
+                for (int s = 0; s < 4; s++) side[s] = dfl_expectation(a + (int64_t)s * DETECT_REG_MAX * plane, plane);
+                float ax = (float)x + 0.5f, ay = (float)y + 0.5f, st = (float)strides[l];
+                float x1 = ax - side[0], y1 = ay - side[1], x2 = ax + side[2], y2 = ay + side[3];
+                float *o = out + (int64_t)row * (4 + nc);
+                o[0] = 0.5f * (x1 + x2) * st;
+                o[1] = 0.5f * (y1 + y2) * st;
+                o[2] = (x2 - x1) * st;
+                o[3] = (y2 - y1) * st;
+                for (int c = 0; c < nc; c++) o[4 + c] = 1.0f / (1.0f + expf(-a[(int64_t)(4 * DETECT_REG_MAX + c) * plane]));
+            }
+    }
+}

@@ -1,0 +1,194 @@
+// The detect task: v8DetectionLoss as the criterion, and validation by NMS and box mAP.
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/status.h"
+#include "tasks/detect/decode.h"
+#include "tasks/detect/loss.h"
+#include "tasks/detect/metrics.h"
+#include "tasks/task.h"
+
+static void head_tensors(Graph *g, const Model *m, const Tensor **outs, Tensor **grads) {
+    for (int l = 0; l < m->n_levels; l++) {
+        outs[l] = &g->values[m->outputs[l]].data;
+        if (grads) grads[l] = &g->values[m->outputs[l]].grad;
+    }
+}
+
+static void *criterion_create(const Model *m, int max_batch, int max_h, int max_w, const TrainOptions *o, ThreadPool *pool) {
+    DetectLoss *l = detect_loss_create(m->nc, m->n_levels, m->strides, max_batch, max_h, max_w,
+                                       (DetectLossGains){.box = o->box, .cls = o->cls, .dfl = o->dfl});
+    if (l) detect_loss_set_pool(l, pool);
+    return l;
+}
+
+static int criterion(void *state, Graph *g, const Model *m, const Batch *b, bool backward, double *losses) {
+    const Tensor *outs[HEAD_MAX_LEVELS];
+    Tensor *grads[HEAD_MAX_LEVELS];
+    head_tensors(g, m, outs, backward ? grads : NULL);
+    DetectLossParts parts;
+    TRY(detect_loss_compute(state, outs, b->targets, b->n_targets, backward ? grads : NULL, &parts));
+    losses[0] = parts.box;
+    losses[1] = parts.cls;
+    losses[2] = parts.dfl;
+    return 0;
+}
+
+static void criterion_destroy(void *state) { detect_loss_destroy(state); }
+
+typedef struct {
+    DetMetrics *metrics;
+    const DatasetSplit *split;
+    char **names;
+    int nc;
+    NmsOptions nms;
+    // Grown to the largest batch shape seen (validation may allocate; training steps may not).
+    float *decoded;
+    void *scratch;
+    Detection *dets;
+    float *gt_boxes;
+    int *gt_cls;
+    int anchors_cap, gt_cap;
+} Validator;
+
+static void *validator_create(const Model *m, const DatasetConfig *cfg, const DatasetSplit *split, const TrainOptions *o) {
+    Validator *v = calloc(1, sizeof *v);
+    if (!v) return NULL;
+    v->metrics = det_metrics_create(m->nc);
+    v->split = split;
+    v->names = cfg->names;
+    v->nc = m->nc;
+    v->nms = (NmsOptions){.conf = o->conf, .iou = o->iou, .max_det = o->max_det, .multi_label = m->nc > 1};
+    v->dets = malloc(sizeof *v->dets * (size_t)(o->max_det > 0 ? o->max_det : 1));
+    if (!v->metrics || !v->dets) {
+        det_metrics_destroy(v->metrics);
+        free(v->dets);
+        free(v);
+        return NULL;
+    }
+    return v;
+}
+
+static int reserve(Validator *v, int anchors, int n_gt) {
+    if (anchors > v->anchors_cap) {
+        free(v->decoded);
+        free(v->scratch);
+        v->decoded = malloc(sizeof(float) * (size_t)anchors * (size_t)(4 + v->nc));
+        v->scratch = malloc(nms_scratch_bytes(anchors, v->nc));
+        if (!v->decoded || !v->scratch) {
+            v->anchors_cap = 0;
+            return yolo_fail("out of memory for validation of %d anchors", anchors);
+        }
+        v->anchors_cap = anchors;
+    }
+    if (n_gt > v->gt_cap) {
+        free(v->gt_boxes);
+        free(v->gt_cls);
+        v->gt_boxes = malloc(sizeof(float) * 4 * (size_t)n_gt);
+        v->gt_cls = malloc(sizeof(int) * (size_t)n_gt);
+        if (!v->gt_boxes || !v->gt_cls) {
+            v->gt_cap = 0;
+            return yolo_fail("out of memory for %d ground-truth boxes", n_gt);
+        }
+        v->gt_cap = n_gt;
+    }
+    return 0;
+}
+
+// Letterboxed batch pixels to the original image's pixels, clipped to it (Ultralytics'
+// scale_boxes with ratio_pad).
+static void to_native(float *box, const float *ratio_pad, int w0, int h0) {
+    for (int k = 0; k < 4; k++) {
+        float v = (box[k] - ratio_pad[2 + k % 2]) / ratio_pad[k % 2];
+        float hi = (float)(k % 2 ? h0 : w0);
+        box[k] = v < 0.0f ? 0.0f : v > hi ? hi : v;
+    }
+}
+
+static int validate_batch(void *state, Graph *g, const Model *m, const Batch *b) {
+    Validator *v = state;
+    const Tensor *outs[HEAD_MAX_LEVELS];
+    head_tensors(g, m, outs, NULL);
+    int anchors = detect_anchor_count(outs, m->n_levels);
+    TRY(reserve(v, anchors, b->n_targets));
+    for (int i = 0; i < b->size; i++) {
+        int index = b->dataset_index[i], w0 = v->split->width[index], h0 = v->split->height[index];
+        const float *rp = &b->ratio_pad[4 * i];
+        detect_decode(outs, m->n_levels, m->strides, v->nc, i, v->decoded);
+        int n = nms(v->decoded, anchors, v->nc, &v->nms, v->scratch, v->dets);
+        for (int d = 0; d < n; d++) to_native(v->dets[d].box, rp, w0, h0);
+        int n_gt = 0;
+        for (int t = 0; t < b->n_targets; t++) {
+            const float *r = &b->targets[6 * t];
+            if ((int)r[0] != i) continue;
+            float *box = &v->gt_boxes[4 * n_gt];
+            box[0] = (r[2] - 0.5f * r[4]) * (float)b->w;
+            box[1] = (r[3] - 0.5f * r[5]) * (float)b->h;
+            box[2] = (r[2] + 0.5f * r[4]) * (float)b->w;
+            box[3] = (r[3] + 0.5f * r[5]) * (float)b->h;
+            to_native(box, rp, w0, h0);
+            v->gt_cls[n_gt++] = (int)r[1];
+        }
+        TRY(det_metrics_add(v->metrics, v->dets, n, v->gt_boxes, v->gt_cls, n_gt));
+    }
+    return 0;
+}
+
+static void print_table(const Validator *v, const DetSummary *s) {
+    int images = v->split->n, instances = 0;
+    for (int c = 0; c < s->nc; c++) instances += s->instances[c];
+    printf("%22s %10s %10s %10s %10s %10s %10s\n", "Class", "Images", "Instances", "Box(P", "R", "mAP50", "mAP50-95)");
+    printf("%22s %10d %10d %10.3g %10.3g %10.3g %10.3g\n", "all", images, instances, s->precision, s->recall, s->map50,
+           s->map50_95);
+    for (int c = 0; c < s->nc; c++)
+        if (s->instances[c] > 0)
+            printf("%22s %10d %10d %10.3g %10.3g %10.3g %10.3g\n", v->names ? v->names[c] : "?", s->images[c],
+                   s->instances[c], s->p[c], s->r[c], s->ap50[c], s->ap[c]);
+}
+
+static int validate_finish(void *state, double *metrics, double *fitness, bool table) {
+    Validator *v = state;
+    DetSummary s;
+    int rc = det_metrics_summarize(v->metrics, &s);
+    // The next validation starts from nothing.
+    det_metrics_destroy(v->metrics);
+    v->metrics = det_metrics_create(v->nc);
+    TRY(rc);
+    if (!v->metrics) return yolo_fail("out of memory for detection metrics");
+    metrics[0] = s.precision;
+    metrics[1] = s.recall;
+    metrics[2] = s.map50;
+    metrics[3] = s.map50_95;
+    *fitness = s.fitness;
+    if (table) print_table(v, &s);
+    det_summary_free(&s);
+    return 0;
+}
+
+static void validator_destroy(void *state) {
+    Validator *v = state;
+    if (!v) return;
+    det_metrics_destroy(v->metrics);
+    free(v->decoded);
+    free(v->scratch);
+    free(v->dets);
+    free(v->gt_boxes);
+    free(v->gt_cls);
+    free(v);
+}
+
+const TaskImpl DETECT_TASK = {
+    .name = "detect",
+    .n_losses = 3,
+    .loss_names = {"box_loss", "cls_loss", "dfl_loss"},
+    .n_metrics = 4,
+    .metric_names = {"metrics/precision(B)", "metrics/recall(B)", "metrics/mAP50(B)", "metrics/mAP50-95(B)"},
+    .criterion_create = criterion_create,
+    .criterion = criterion,
+    .criterion_destroy = criterion_destroy,
+    .validator_create = validator_create,
+    .validate_batch = validate_batch,
+    .validate_finish = validate_finish,
+    .validator_destroy = validator_destroy,
+};

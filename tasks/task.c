@@ -1,0 +1,14 @@
+#include "tasks/task.h"
+
+extern const TaskImpl DETECT_TASK;
+
+const TaskImpl *task_impl(TaskKind kind) {
+    switch (kind) {
+    case TASK_DETECT:
+        return &DETECT_TASK;
+    case TASK_SEGMENT:
+    case TASK_CLASSIFY:
+        break;
+    }
+    return NULL;
+}
