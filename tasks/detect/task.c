@@ -135,13 +135,14 @@ static int validate_batch(void *state, Graph *g, const Model *m, const Batch *b)
     return 0;
 }
 
-static void print_table(const Validator *v, const DetSummary *s) {
+// The "all" row after every validation, and one row per class when `per_class` (the last).
+static void print_table(const Validator *v, const DetSummary *s, bool per_class) {
     int images = v->split->n, instances = 0;
     for (int c = 0; c < s->nc; c++) instances += s->instances[c];
     printf("%22s %10s %10s %10s %10s %10s %10s\n", "Class", "Images", "Instances", "Box(P", "R", "mAP50", "mAP50-95)");
     printf("%22s %10d %10d %10.3g %10.3g %10.3g %10.3g\n", "all", images, instances, s->precision, s->recall, s->map50,
            s->map50_95);
-    for (int c = 0; c < s->nc; c++)
+    for (int c = 0; per_class && c < s->nc; c++)
         if (s->instances[c] > 0)
             printf("%22s %10d %10d %10.3g %10.3g %10.3g %10.3g\n", v->names ? v->names[c] : "?", s->images[c],
                    s->instances[c], s->p[c], s->r[c], s->ap50[c], s->ap[c]);
@@ -161,7 +162,7 @@ static int validate_finish(void *state, double *metrics, double *fitness, bool t
     metrics[2] = s.map50;
     metrics[3] = s.map50_95;
     *fitness = s.fitness;
-    if (table) print_table(v, &s);
+    print_table(v, &s, table);
     det_summary_free(&s);
     return 0;
 }
