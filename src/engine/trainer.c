@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -57,6 +58,8 @@ typedef struct {
     double best_fitness;
     int best_epoch;
     double elapsed_before; // training seconds of earlier processes (resume)
+    double train_seconds;  // in train_epoch, this process: the whole step with data loading
+    int64_t images_trained;
     cJSON *history;        // every results.csv row
 } Run;
 
@@ -202,7 +205,8 @@ static int train_epoch(Run *r, int epoch, double *train_losses) {
     for (int i = 0; i < n_losses; i++) train_losses[i] = 0.0;
     r->g->training = 1;
     Progress p;
-    progress_begin(&p, o->verbose, r->nb, now_seconds());
+    double t0 = now_seconds();
+    progress_begin(&p, o->verbose, r->nb, t0);
     char text[256];
     for (int k = 0; k < r->nb; k++) {
         int64_t ni = k + (int64_t)r->nb * epoch;
@@ -218,12 +222,16 @@ static int train_epoch(Run *r, int epoch, double *train_losses) {
         TRY(check_finite(losses, n_losses, r->task, epoch, k));
         TRY(graph_backward(r->g));
         if (ni - r->last_opt_step >= r->accumulate) {
-            optimizer_clip_grad_norm(r->g, GRAD_CLIP_NORM);
+            double norm = optimizer_clip_grad_norm(r->g, GRAD_CLIP_NORM);
+            if (!isfinite(norm))
+                return yolo_fail("the gradients are not finite (norm %g) at epoch %d, batch %d: training diverged; "
+                                 "try a lower lr0", norm, epoch + 1, k);
             optimizer_step(&r->optim, r->g);
             graph_clear_param_grads(r->g);
             ema_update(&r->ema, r->g);
             r->last_opt_step = ni;
         }
+        r->images_trained += b.size;
         for (int i = 0; i < n_losses; i++) train_losses[i] = (train_losses[i] * k + losses[i]) / (k + 1);
         int used = snprintf(text, sizeof text, "%5d/%-5d", epoch + 1, o->epochs);
         for (int i = 0; i < n_losses; i++) used += snprintf(text + used, sizeof text - (size_t)used, " %9.4g", train_losses[i]);
@@ -231,6 +239,7 @@ static int train_epoch(Run *r, int epoch, double *train_losses) {
         progress_update(&p, text, k + 1, now_seconds());
     }
     progress_end(&p, text, now_seconds());
+    r->train_seconds += now_seconds() - t0;
     return 0;
 }
 
@@ -410,6 +419,10 @@ static int loop(Run *r) {
     }
     printf("%d epochs completed in %.3f hours. Results saved to %s\n", (int)cJSON_GetArraySize(r->history),
            (now_seconds() - start) / 3600.0, r->run_dir);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("Training speed %.2f images/s (whole steps with data loading), peak resident memory %.0f MiB\n",
+           r->train_seconds > 0 ? (double)r->images_trained / r->train_seconds : 0.0, (double)ru.ru_maxrss / 1024.0);
     return 0;
 }
 
