@@ -1,6 +1,7 @@
 // Gradient checks, thread-count invariance and value checks of the layer ops: batch norm,
 // pooling, linear, dropout, softmax and log-softmax.
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "op_harness.h"
@@ -87,6 +88,36 @@ TEST(batchnorm2d_eval_uses_running_stats) {
     backend_destroy(b);
 }
 
+// Planes of 17 x 19 (not a multiple of the kernel's 8 summation lanes) and a mean far from zero:
+// the statistics must still match a two-pass double reference to within float rounding, and be
+// the same bits for 1 and 2 threads.
+TEST(batchnorm2d_statistics_of_offset_data_with_odd_planes) {
+    OpSpec s = bn_spec(shape_nchw(3, 4, 17, 19), 1);
+    expect_thread_invariant(&s);
+    Backend *b = backend_cpu_create(2);
+    OpHarness h = {0};
+    EXPECT_OK(harness_init(&h, &s, b, 16));
+    const int64_t n = 3, c = 4, hw = 17 * 19, count = n * hw;
+    for (int64_t i = 0; i < tensor_numel(&h.in[0]); i++) h.in[0].data[i] = 1000.0f + 0.01f * h.in[0].data[i];
+    EXPECT_OK(harness_forward(&h));
+    for (int64_t ch = 0; ch < c; ch++) {
+        double sum = 0, sq = 0;
+        for (int64_t i = 0; i < n; i++)
+            for (int64_t j = 0; j < hw; j++) sum += h.in[0].data[(i * c + ch) * hw + j];
+        double mean = sum / count;
+        for (int64_t i = 0; i < n; i++)
+            for (int64_t j = 0; j < hw; j++) {
+                double d = h.in[0].data[(i * c + ch) * hw + j] - mean;
+                sq += d * d;
+            }
+        double invstd = 1.0 / sqrt(sq / count + 1e-5);
+        EXPECT_NEAR(h.saved[0].data[ch], mean, 1e-7 * mean);
+        EXPECT_NEAR(h.saved[1].data[ch], invstd, 1e-6 * invstd);
+    }
+    harness_free(&h);
+    backend_destroy(b);
+}
+
 TEST(batchnorm2d_train_rejects_single_value_per_channel) {
     Backend *b = backend_cpu_create(1);
     OpSpec s = bn_spec(shape_nchw(1, 2, 1, 1), 1);
@@ -153,6 +184,60 @@ TEST(maxpool2d_ties_go_to_first_max) {
         for (int x = 0; x < 4; x++) EXPECT(h.in_grad[0].data[y * 4 + x] == ((y % 2 == 0 && x % 2 == 0) ? 1.0f : 0.0f));
     harness_free(&h);
     backend_destroy(b);
+}
+
+// The kernel's separable search against the plain row-major scan of every window, on inputs full
+// of ties (values from {-1, 0, 1}), with -inf runs and NaNs: the same output bits and the same
+// input gradient bits (gradients are added in output order in both), for 1 and 2 threads and
+// for windows of every shape the op allows.
+static int64_t reference_argmax(const float *plane, int64_t h, int64_t w, int64_t oy, int64_t ox, const PoolParams *q) {
+    int64_t best = -1;
+    for (int64_t y = oy * q->sh - q->ph; y < oy * q->sh - q->ph + q->kh; y++)
+        for (int64_t x = ox * q->sw - q->pw; x < ox * q->sw - q->pw + q->kw; x++) {
+            if (y < 0 || y >= h || x < 0 || x >= w) continue;
+            float v = plane[y * w + x];
+            if (best < 0 || v > plane[best] || (isnan(v) && !isnan(plane[best]))) best = y * w + x;
+        }
+    return best;
+}
+
+TEST(maxpool2d_matches_row_major_scan_with_ties_and_nans) {
+    const PoolParams cfg[] = {{5, 5, 1, 1, 2, 2}, {3, 3, 2, 2, 1, 1}, {2, 2, 2, 2, 0, 0},
+                              {3, 5, 1, 2, 1, 2}, {4, 2, 3, 1, 2, 0}, {1, 3, 1, 1, 0, 1}};
+    for (size_t k = 0; k < sizeof cfg / sizeof cfg[0]; k++)
+        for (int threads = 1; threads <= 2; threads++) {
+            Backend *b = backend_cpu_create(threads);
+            OpSpec s = one_input(OP_MAXPOOL2D, shape_nchw(2, 3, 7, 9));
+            s.p.pool = cfg[k];
+            OpHarness h = {0};
+            EXPECT_OK(harness_init(&h, &s, b, 17));
+            int64_t h_in = 7, w_in = 9, oh = tensor_h(&h.out), ow = tensor_w(&h.out), planes = 6;
+            float *x = h.in[0].data;
+            for (int64_t i = 0; i < tensor_numel(&h.in[0]); i++) x[i] = roundf(x[i]);
+            for (int64_t i = 0; i < w_in * 3; i++) x[63 + i] = -INFINITY; // plane 1: three rows of -inf
+            x[2 * 63 + 10] = NAN;                                           // plane 2: two NaNs
+            x[2 * 63 + 12] = NAN;
+            EXPECT_OK(harness_forward(&h));
+            EXPECT_OK(harness_backward(&h));
+            float *want_dx = calloc((size_t)tensor_numel(&h.in[0]), sizeof(float));
+            int64_t bad = 0;
+            for (int64_t p = 0; p < planes; p++)
+                for (int64_t oy = 0; oy < oh; oy++)
+                    for (int64_t ox = 0; ox < ow; ox++) {
+                        const float *plane = x + p * h_in * w_in;
+                        int64_t at = p * h_in * w_in + reference_argmax(plane, h_in, w_in, oy, ox, &cfg[k]);
+                        int64_t o = (p * oh + oy) * ow + ox;
+                        bad += memcmp(&x[at], &h.out.data[o], sizeof(float)) != 0;
+                        want_dx[at] += h.out_grad.data[o];
+                    }
+            bad += memcmp(want_dx, h.in_grad[0].data, (size_t)tensor_numel(&h.in[0]) * sizeof(float)) != 0;
+            if (bad)
+                test_fail(__FILE__, __LINE__, "maxpool2d config %zu, %d threads: %lld mismatches", k, threads,
+                          (long long)bad);
+            free(want_dx);
+            harness_free(&h);
+            backend_destroy(b);
+        }
 }
 
 // --- adaptive average pooling ---

@@ -1,11 +1,14 @@
 // Nearest-neighbour upsampling by an integer scale: out[y][x] = in[y / s][x / s].
+#include <string.h>
+
 #include "backend/cpu/cpu_ops.h"
 
 typedef struct {
     const OpArgs *a;
 } Job;
 
-// Threads split over (sample, channel) planes.
+// Threads split over (sample, channel) planes. Each input row is widened into the first of its s
+// output rows, which the other s - 1 copy.
 static void upsample_fwd(void *ctx, int64_t begin, int64_t end, int thread) {
     (void)thread;
     const OpArgs *a = ((Job *)ctx)->a;
@@ -14,9 +17,11 @@ static void upsample_fwd(void *ctx, int64_t begin, int64_t end, int thread) {
     for (int64_t plane = begin; plane < end; plane++) {
         const float *x = a->in[0]->data + plane * h * w;
         float *y = a->out->data + plane * h * w * s * s;
-        for (int64_t oy = 0; oy < h * s; oy++) {
-            const float *row = x + (oy / s) * w;
-            for (int64_t ox = 0; ox < ow; ox++) y[oy * ow + ox] = row[ox / s];
+        for (int64_t iy = 0; iy < h; iy++) {
+            float *out = y + iy * s * ow;
+            for (int64_t ix = 0; ix < w; ix++)
+                for (int k = 0; k < s; k++) out[ix * s + k] = x[iy * w + ix];
+            for (int k = 1; k < s; k++) memcpy(out + k * ow, out, (size_t)ow * sizeof(float));
         }
     }
 }
