@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli/args.h"
+#include "cli/checkpoint_cmd.h"
 #include "cli/info.h"
 #include "cli/train_cmd.h"
 #include "core/status.h"
@@ -30,7 +31,8 @@ static void print_help(FILE *out) {
             "  yolo version    the version (-v)\n"
             "  yolo cfg        every argument with its default\n"
             "  yolo copy-cfg   write default_copy.yaml here, to edit and use as cfg=default_copy.yaml\n"
-            "  yolo checks     build and system information\n",
+            "  yolo checks     build and system information\n"
+            "  yolo checkpoint PATH   what a .ckpt holds and whether it is whole\n",
             YOLO_VERSION);
 }
 
@@ -99,6 +101,12 @@ int main(int argc, char **argv) {
     if (argc < 2) {
         print_help(stdout);
         return 0;
+    }
+    // Not an Ultralytics word, so not in its grammar: a path follows instead of key=value words.
+    if (!strcmp(argv[1], "checkpoint")) {
+        if (argc == 3) return checkpoint_command(argv[2]);
+        fprintf(stderr, "yolo: usage: yolo checkpoint PATH\n");
+        return 2;
     }
     static Args args; // 40 KB of fixed-size strings and lists: static rather than on the stack
     ArgsCommand cmd;

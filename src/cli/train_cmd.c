@@ -1,16 +1,17 @@
 #include "cli/train_cmd.h"
 
+#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/status.h"
+#include "engine/checkpoint.h"
 #include "engine/trainer.h"
 
 // Arguments whose features are not built yet: refusing them beats training without them.
 static int refuse_unsupported(const Args *a) {
-    if (a->resume.kind == ARGS_STR || (a->resume.kind == ARGS_BOOL && a->resume.b))
-        return yolo_fail("resume is not available in this build yet; start a new run without it");
     if (a->device.kind != ARGS_NONE && !(a->device.kind == ARGS_STR && !strcmp(a->device.s, "cpu")))
         return yolo_fail("device: this build trains on the CPU only; use device=cpu or leave device unset");
     if (a->rect) return yolo_fail("rect=True (rectangular training batches) is not supported yet; remove it");
@@ -57,17 +58,137 @@ static int options_from_args(const Args *a, TrainOptions *o) {
     return args_to_yaml(a, &o->args_yaml);
 }
 
+static bool resuming(const Args *a) { return a->resume.kind == ARGS_STR || (a->resume.kind == ARGS_BOOL && a->resume.b); }
+
+// The keys a resumed run may change (the contract's list, less batch and a moved data, which
+// this build refuses), and the keys that only say which checkpoint to resume.
+static const char *const MAY_CHANGE[] = {"epochs", "device", "workers", "save_period", "save_minutes",
+                                         "patience", "val", "plots", "cache", NULL};
+static const char *const SELECTS[] = {"task", "mode", "model", "resume", NULL};
+
+static bool listed(const char *key, const char *const *keys) {
+    for (; *keys; keys++)
+        if (!strcmp(key, *keys)) return true;
+    return false;
+}
+
+// Bare `resume`: the newest last.ckpt of a run folder under runs/, as Ultralytics' get_latest_run.
+static int newest_checkpoint(char *out, size_t cap) {
+    glob_t g;
+    int found = glob("runs/*/*/weights/last.ckpt", 0, NULL, &g);
+    double newest = -1.0;
+    for (size_t i = 0; found == 0 && i < g.gl_pathc; i++) {
+        struct stat st;
+        double t = stat(g.gl_pathv[i], &st) == 0 ? (double)st.st_mtim.tv_sec + 1e-9 * (double)st.st_mtim.tv_nsec : -1.0;
+        if (t > newest) {
+            newest = t;
+            snprintf(out, cap, "%s", g.gl_pathv[i]);
+        }
+    }
+    if (found == 0) globfree(&g);
+    return newest >= 0.0 ? 0 : yolo_fail("resume: no runs/*/*/weights/last.ckpt here; name one with resume=PATH");
+}
+
+static int checkpoint_path(const Args *a, char *out, size_t cap) {
+    if (a->resume.kind == ARGS_STR) snprintf(out, cap, "%s", a->resume.s);
+    else if (a->model[0]) snprintf(out, cap, "%s", a->model);
+    else TRY(newest_checkpoint(out, cap));
+    const char *base = strrchr(out, '/') ? strrchr(out, '/') + 1 : out;
+    if (!strcmp(base, "best.ckpt"))
+        return yolo_fail("%s holds the best epoch, not where training stopped; resume from %.*slast.ckpt", out,
+                         (int)(base - out), out);
+    return 0;
+}
+
+// The checkpoint's arguments with the keys the user may change on resume taken from a (each with
+// a notice); any other key given with another value is an error.
+static int merge_resume_args(const Args *a, const Checkpoint *ck, Args *r) {
+    const cJSON *finished = cJSON_GetObjectItemCaseSensitive(ck->state, "finished");
+    const cJSON *epoch = cJSON_GetObjectItemCaseSensitive(ck->state, "epoch");
+    const cJSON *train_args = cJSON_GetObjectItemCaseSensitive(ck->state, "train_args");
+    if (!cJSON_IsNumber(epoch) || !cJSON_IsString(train_args))
+        return yolo_fail("%s: the training state has no epoch or train_args", ck->path);
+    int done = epoch->valueint;
+    TRY(args_from_yaml(r, train_args->valuestring, ck->path));
+    if (args_given(a, "epochs") && a->epochs <= done)
+        return yolo_fail("epochs=%d: %s has done %d epochs already; give a larger epochs= to extend the run", a->epochs,
+                         ck->path, done);
+    if (cJSON_IsTrue(finished) && !args_given(a, "epochs"))
+        return yolo_fail("%s is a finished run (%d epochs); to train it further, extend it: yolo %s train resume model=%s "
+                         "epochs=%d", ck->path, done, ck->task, ck->path, done + 10);
+    // Two passes: every refusal before any notice.
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < args_key_count(); i++) {
+            const char *key = args_key_name(i);
+            if (!args_given(a, key) || listed(key, SELECTS)) continue;
+            char mine[ARGS_TEXT_MAX], stored[ARGS_TEXT_MAX];
+            TRY(args_format(a, key, mine, sizeof mine));
+            TRY(args_format(r, key, stored, sizeof stored));
+            if (!strcmp(mine, stored)) continue;
+            if (pass == 0 && !listed(key, MAY_CHANGE))
+                return yolo_fail("%s=%s: a resumed run keeps its arguments (the checkpoint has %s=%s); only %s may change. "
+                                 "To train from these weights with other arguments, start a new run: yolo %s train model=%s "
+                                 "%s=%s (not available in this build yet)",
+                                 key, mine, key, stored, "epochs, device, workers, save_period, save_minutes, patience, val, "
+                                 "plots and cache", ck->task, ck->path, key, mine);
+            if (pass == 1) printf("Resuming with %s=%s (the checkpoint has %s=%s)\n", key, mine, key, stored);
+        }
+    }
+    // The same list as MAY_CHANGE, field by field so that the compiler checks the types.
+    if (args_given(a, "epochs")) r->epochs = a->epochs;
+    if (args_given(a, "device")) r->device = a->device;
+    if (args_given(a, "workers")) r->workers = a->workers;
+    if (args_given(a, "save_period")) r->save_period = a->save_period;
+    if (args_given(a, "save_minutes")) r->save_minutes = a->save_minutes;
+    if (args_given(a, "patience")) r->patience = a->patience;
+    if (args_given(a, "val")) r->val = a->val;
+    if (args_given(a, "plots")) r->plots = a->plots;
+    if (args_given(a, "cache")) r->cache = a->cache;
+    // args.yaml records where the run was resumed from, as Ultralytics' does.
+    r->resume = (ArgValue){.kind = ARGS_STR};
+    if (snprintf(r->resume.s, sizeof r->resume.s, "%s", ck->path) >= (int)sizeof r->resume.s)
+        return yolo_fail("%s: path too long", ck->path);
+    return 0;
+}
+
+// Resume: the checkpoint (or its previous generation, when it is damaged) verified, its task and
+// arguments checked against the command line, and the trainer told to continue it.
+static int resume_options(const Args *a, TrainOptions *o) {
+    o->args_yaml = NULL;
+    char path[ARGS_TEXT_MAX];
+    TRY(checkpoint_path(a, path, sizeof path));
+    Checkpoint ck;
+    TRY(checkpoint_open(path, &ck));
+    Args *r = malloc(sizeof *r); // Args is large (list values): not on the stack
+    int rc = r ? 0 : yolo_fail("out of memory");
+    if (rc == 0 && strcmp(ck.task, a->task) != 0)
+        rc = yolo_fail("%s is a %s checkpoint; resume it with `yolo %s train resume model=%s`", ck.path, ck.task, ck.task,
+                       ck.path);
+    if (rc == 0) rc = merge_resume_args(a, &ck, r);
+    if (rc == 0) rc = refuse_unsupported(r);
+    if (rc == 0) rc = options_from_args(r, o);
+    if (rc == 0 && snprintf(o->resume, sizeof o->resume, "%s", ck.path) >= (int)sizeof o->resume)
+        rc = yolo_fail("%s: path too long", ck.path);
+    if (rc != 0 && o->args_yaml) {
+        free(o->args_yaml);
+        o->args_yaml = NULL;
+    }
+    free(r);
+    checkpoint_close(&ck);
+    return rc;
+}
+
 int train_command(const Args *a) {
     TrainOptions o;
-    if (refuse_unsupported(a) != 0 || options_from_args(a, &o) != 0) {
+    if (resuming(a) ? resume_options(a, &o) != 0 : refuse_unsupported(a) != 0 || options_from_args(a, &o) != 0) {
         fprintf(stderr, "yolo: %s\n", yolo_error());
         return 2;
     }
     int rc = train_run(&o);
     free(o.args_yaml);
-    if (rc != 0) {
+    if (rc < 0) {
         fprintf(stderr, "yolo: %s\n", yolo_error());
         return 1;
     }
-    return 0;
+    return rc; // 0, or 130/143 after an interrupt saved last.ckpt
 }

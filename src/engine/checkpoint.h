@@ -7,7 +7,10 @@
 
 #include <stdbool.h>
 
+#include <cjson/cJSON.h>
+
 #include "engine/optimizer.h"
+#include "io/safetensors.h"
 #include "nn/graph.h"
 
 #define CHECKPOINT_FORMAT "yolo-ckpt"
@@ -24,5 +27,25 @@ typedef struct {
 
 // Writes the checkpoint atomically to path, keeping the current file as prev_path (NULL: none).
 int checkpoint_save(const char *path, const char *prev_path, const CheckpointContent *c);
+
+// A checkpoint read back and verified: format, format_version, the data checksum, the task and
+// the state JSON all checked before anything is restored from it.
+typedef struct {
+    char path[4096]; // the file actually read (last.prev.ckpt after a fallback)
+    char task[32];
+    SafeTensors st;
+    cJSON *state;
+} Checkpoint;
+
+// Reads and verifies path. When it is damaged and a sibling .prev.ckpt is whole (last.ckpt ->
+// last.prev.ckpt), that one is used with a warning on stderr. -1 names the file and the problem.
+int checkpoint_open(const char *path, Checkpoint *ck);
+void checkpoint_close(Checkpoint *ck);
+
+// Copies the stored tensors into the planned graph (params and buffers, and grad.* when the save
+// was between optimizer steps; otherwise the gradients are cleared), the EMA and the optimizer
+// slots. Every tensor the graph has must be stored with the same shape and nothing else may be:
+// -1 lists the missing and unexpected names with their shapes.
+int checkpoint_restore(const Checkpoint *ck, Graph *g, Ema *ema, const Optimizer *optim);
 
 #endif

@@ -30,6 +30,12 @@ typedef struct {
     AugmentParams aug; // hsv_*, degrees, translate, scale, shear, perspective, flipud, fliplr, mosaic
     // The arguments as args.yaml has them (written into the run folder and checkpoints).
     char *args_yaml;
+    // A checkpoint to continue (its run folder, two levels up, is reused); "" starts a new run.
+    char resume[OPTION_TEXT_CAP];
+    // Tests only: act as if SIGINT arrived after epoch N's checkpoints were saved, or right after
+    // this process's Nth micro-batch (0: off).
+    int stop_after_epoch;
+    int64_t interrupt_after_batches;
 } TrainOptions;
 
 #endif

@@ -90,6 +90,76 @@ check "results.csv has the detect columns and 2 rows" test "$(head -n 1 runs/det
 check "the run folder has args.yaml and the checkpoints" test -s runs/detect/train/args.yaml -a -s runs/detect/train/weights/last.ckpt -a -s runs/detect/train/weights/best.ckpt
 check "args.yaml records the arguments" grep -q '^epochs: 2$' runs/detect/train/args.yaml
 expect "a second run goes to train2" 0 "Results saved to runs/detect/train2" -- detect train data=shapes8.yaml epochs=1 imgsz=64 batch=4 workers=0
+
+# Resume (shared/docs/checkpoint-and-resume.md); exactness is tests/test_resume.c.
+expect "resume refuses a finished run and says how to extend it" 2 "is a finished run \(2 epochs\); to train it further, extend it: .*epochs=" -- \
+  detect train resume model=runs/detect/train/weights/last.ckpt
+expect "resume refuses best.ckpt and names last.ckpt" 2 "resume from runs/detect/train/weights/last.ckpt" -- \
+  detect train resume=runs/detect/train/weights/best.ckpt
+expect "resume refuses another task's checkpoint" 2 "is a detect checkpoint; resume it with .yolo detect train resume" -- \
+  segment train resume model=runs/detect/train/weights/last.ckpt
+expect "resume refuses a changed training argument" 2 "lr0=0.02: a resumed run keeps its arguments .*start a new run: yolo detect train model=" -- \
+  detect train resume model=runs/detect/train/weights/last.ckpt epochs=3 lr0=0.02
+expect "resume refuses epochs at or below those done" 2 "epochs=1: .* has done 2 epochs already" -- \
+  detect train resume model=runs/detect/train/weights/last.ckpt epochs=1
+expect "resume names a missing checkpoint" 2 "nope.ckpt" -- detect train resume=nope.ckpt
+expect "resume refuses a file that is not a checkpoint" 2 "args.yaml" -- detect train resume=runs/detect/train/args.yaml
+expect "bare resume continues the newest run, extended" 0 "Resuming runs/detect/train2 from epoch 2 of 2" -- detect train resume epochs=2
+check "a resumed run appends to results.csv" test "$(wc -l <runs/detect/train2/results.csv)" -eq 3
+expect "resume extends a run with epochs=" 0 "Resuming runs/detect/train from epoch 3 of 3" -- \
+  detect train resume model=runs/detect/train/weights/last.ckpt epochs=3 workers=0
+check "the extended run has 3 rows and records epochs=3" test "$(wc -l <runs/detect/train/results.csv)" -eq 4 -a "$(grep -c '^epochs: 3$' runs/detect/train/args.yaml)" -eq 1
+ckpt=runs/detect/train2/weights/last.ckpt
+printf 'XXXX' | dd of=$ckpt bs=1 seek=$(($(stat -c %s $ckpt) - 16)) conv=notrunc 2>/dev/null
+expect "a damaged last.ckpt falls back to last.prev.ckpt" 0 "WARNING: .*is damaged.*previous generation .*last.prev.ckpt" -- \
+  detect train resume model=$ckpt epochs=3
+
+# interrupt NAME SIGNAL STATUS ARGS...: starts yolo ARGS, sends SIGNAL once the run folder's
+# results.csv grows by a row, and expects exit STATUS and the resume command in the output.
+interrupt() {
+  local name=$1 sig=$2 want_rc=$3 csv=runs/detect/sig/results.csv
+  shift 3
+  local rows=0
+  [ -f $csv ] && rows=$(wc -l <$csv)
+  "$yolo" "$@" >sig.out 2>&1 &
+  local pid=$!
+  for _ in $(seq 600); do
+    [ -f $csv ] && [ "$(wc -l <$csv)" -gt $((rows == 0 ? 1 : rows)) ] && break
+    sleep 0.05
+  done
+  kill -"$sig" $pid
+  wait $pid
+  local rc=$?
+  if [ $rc -eq "$want_rc" ] && grep -q "Resume with:" sig.out && grep -q "yolo detect train resume model=runs/detect/sig/weights/last.ckpt" sig.out; then
+    passed=$((passed + 1))
+    echo "ok   $name"
+  else
+    failed=$((failed + 1))
+    echo "FAIL $name: exit $rc (want $want_rc), output:"
+    tail -n 5 sig.out | sed 's/^/    /'
+  fi
+}
+interrupt "SIGINT saves last.ckpt, prints the resume command and exits 130" INT 130 \
+  detect train data=shapes8.yaml epochs=200 imgsz=64 batch=2 workers=0 name=sig
+interrupt "SIGTERM on a resumed run exits 143" TERM 143 detect train resume model=runs/detect/sig/weights/last.ckpt
+# This shell holds the run folder's lock as a training process would.
+exec 9>runs/detect/sig/weights/.lock
+flock 9
+expect "resume refuses a run folder another process trains" 1 "runs/detect/sig is being trained by another process" -- \
+  detect train resume model=runs/detect/sig/weights/last.ckpt
+exec 9>&-
+expect "checkpoint shows what a .ckpt holds" 0 "integrity:  whole.*" -- checkpoint runs/detect/sig/weights/last.ckpt
+expect "checkpoint lists the arguments that differ from the defaults" 0 "arguments: .*epochs=200 batch=2 imgsz=64 workers=0 name=sig" -- \
+  checkpoint runs/detect/sig/weights/last.ckpt
+printf 'XXXX' | dd of=$ckpt bs=1 seek=$(($(stat -c %s $ckpt) - 16)) conv=notrunc 2>/dev/null
+expect "checkpoint reports a damaged file" 1 "integrity:  DAMAGED" -- checkpoint $ckpt
+label=datasets/shapes8/labels/train/00000.txt
+cp $label label.bak
+sed -i '1s/^[0-9]* /0 /' $label
+echo '1 0.5 0.5 0.1 0.1' >>$label
+expect "resume refuses a changed dataset" 1 "the training images or labels of shapes8.yaml changed since" -- \
+  detect train resume model=runs/detect/sig/weights/last.ckpt
+cp label.bak $label
 cd - >/dev/null || exit 1
 
 echo "$passed passed, $failed failed"
