@@ -12,6 +12,7 @@
 
 #include "data/dataset.h"
 #include "data/image.h"
+#include "scratch.h"
 #include "test.h"
 
 enum { P = DATASET_PATH_CAP };
@@ -76,29 +77,6 @@ static void write_image(const char *path, int w, int h, int seed) {
     image_free(&img);
 }
 
-static void temp_dir(char *out) {
-    FORMAT(out, P, "/tmp/yolo-dataset-XXXXXX");
-    EXPECT(mkdtemp(out) != NULL);
-}
-
-static void remove_tree(const char *path) {
-    struct stat st;
-    if (lstat(path, &st) != 0) return;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        const struct dirent *e;
-        while (d && (e = readdir(d)) != NULL) {
-            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-            char child[P];
-            FORMAT(child, sizeof child, "%s/%.200s", path, e->d_name);
-            remove_tree(child);
-        }
-        if (d) closedir(d);
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
 
 // stdout and stderr of a call, through a file, so warnings and the summary can be checked and
 // do not clutter the test report.
@@ -181,7 +159,7 @@ TEST(dataset_label_path_for) {
 
 TEST(dataset_yaml_names_list_map_and_nc) {
     char dir[P], yaml[P];
-    temp_dir(dir);
+    if (!scratch_make(dir, sizeof dir, "dataset")) return;
     path_in(yaml, dir, "d.yaml");
     DatasetConfig cfg;
     EXPECT_OK(load_yaml(yaml, "train: a\nval: b\nnames: [cat, dog]\n", NULL, &cfg));
@@ -206,12 +184,12 @@ TEST(dataset_yaml_names_list_map_and_nc) {
     EXPECT_FAILS_WITH(load_yaml(yaml, "train: a\nval: b\n", NULL, &cfg), "neither `names` nor `nc` is set");
     EXPECT_FAILS_WITH(load_yaml(yaml, "train: a\nval: b\nnc: 0\n", NULL, &cfg), "`nc: 0` must be an integer from 1");
     EXPECT(cfg.names == NULL && cfg.text == NULL); // a failed load leaves nothing to free
-    remove_tree(dir);
+    scratch_remove(dir);
 }
 
 TEST(dataset_yaml_root_and_datasets_dir) {
     char dir[P], yaml[P], want[P], cwd[P];
-    temp_dir(dir);
+    if (!scratch_make(dir, sizeof dir, "dataset")) return;
     DatasetConfig cfg;
 
     // No `path`: the YAML's own folder, absolute even when the YAML was named relatively.
@@ -273,12 +251,12 @@ TEST(dataset_yaml_root_and_datasets_dir) {
 
     if (saved) setenv("YOLO_DATASETS_DIR", saved_copy, 1);
     EXPECT(chdir(cwd) == 0);
-    remove_tree(dir);
+    scratch_remove(dir);
 }
 
 TEST(dataset_yaml_parent_dir_fallback) {
     char dir[P], yaml[P], want[P], text[2 * P];
-    temp_dir(dir);
+    if (!scratch_make(dir, sizeof dir, "dataset")) return;
     // root/../images/train is absent, root/images/train exists: the ../ is dropped.
     path_in(want, dir, "root/images/train");
     make_dirs(want);
@@ -298,12 +276,12 @@ TEST(dataset_yaml_parent_dir_fallback) {
     DatasetSplit s;
     EXPECT_FAILS_WITH(scan_quietly(&cfg, SPLIT_TEST, &s, dir, NULL), "test: ");
     dataset_config_free(&cfg);
-    remove_tree(dir);
+    scratch_remove(dir);
 }
 
 TEST(dataset_yaml_errors) {
     char dir[P], yaml[P];
-    temp_dir(dir);
+    if (!scratch_make(dir, sizeof dir, "dataset")) return;
     path_in(yaml, dir, "coco8.yaml");
     DatasetConfig cfg;
     EXPECT_FAILS_WITH(load_yaml(yaml, "train: images/train\nnames: [a]\n", NULL, &cfg),
@@ -330,12 +308,12 @@ TEST(dataset_yaml_errors) {
     EXPECT_FAILS_WITH(scan_quietly(&cfg, SPLIT_TRAIN, &s, dir, NULL), "train: ");
     EXPECT_FAILS_WITH(scan_quietly(&cfg, SPLIT_TEST, &s, dir, NULL), "test: the dataset has no `test` split");
     dataset_config_free(&cfg);
-    remove_tree(dir);
+    scratch_remove(dir);
 }
 
 TEST(dataset_yaml_lookup_in_datasets_dir) {
     char dir[P], yaml[P], want[P];
-    temp_dir(dir);
+    if (!scratch_make(dir, sizeof dir, "dataset")) return;
     path_in(yaml, dir, "mine.yaml");
     write_text(yaml, "path: mine\ntrain: images/train\nval: images/val\nnames: [a]\n");
     DatasetConfig cfg;
@@ -344,7 +322,7 @@ TEST(dataset_yaml_lookup_in_datasets_dir) {
     path_in(want, dir, "mine");
     EXPECT(!strcmp(cfg.root, want));
     dataset_config_free(&cfg);
-    remove_tree(dir);
+    scratch_remove(dir);
 }
 
 // A small detect dataset with one file of every kind the scan tells apart.
@@ -381,7 +359,7 @@ static void make_mixed_dataset(const char *dir, DatasetConfig *cfg) {
 
 TEST(dataset_scan_counts_warnings_and_summary) {
     char dir[P];
-    temp_dir(dir);
+    if (!scratch_make(dir, sizeof dir, "dataset")) return;
     DatasetConfig cfg;
     make_mixed_dataset(dir, &cfg);
     DatasetSplit s;
@@ -417,12 +395,12 @@ TEST(dataset_scan_counts_warnings_and_summary) {
     free(out);
     dataset_split_free(&s);
     dataset_config_free(&cfg);
-    remove_tree(dir);
+    scratch_remove(dir);
 }
 
 TEST(dataset_scan_split_as_list_and_txt) {
     char dir[P], p[P], yaml[P], text[3 * P];
-    temp_dir(dir);
+    if (!scratch_make(dir, sizeof dir, "dataset")) return;
     const char *images[] = {"ds/images/a/1.png", "ds/images/b/2.png", "ds/images/c/3.png", "ds/other/4.png", "elsewhere/5.png"};
     for (int i = 0; i < 5; i++) {
         path_in(p, dir, images[i]);
@@ -453,12 +431,12 @@ TEST(dataset_scan_split_as_list_and_txt) {
     EXPECT(s.n == 3);
     dataset_split_free(&s);
     dataset_config_free(&cfg);
-    remove_tree(dir);
+    scratch_remove(dir);
 }
 
 TEST(dataset_scan_caps_printed_warnings) {
     char dir[P], p[P], yaml[P];
-    temp_dir(dir);
+    if (!scratch_make(dir, sizeof dir, "dataset")) return;
     for (int i = 0; i < 25; i++) {
         FORMAT(p, sizeof p, "%s/ds/images/train/bad%02d.png", dir, i);
         write_text(p, "garbage");
@@ -478,12 +456,12 @@ TEST(dataset_scan_caps_printed_warnings) {
     free(out);
     dataset_split_free(&s);
     dataset_config_free(&cfg);
-    remove_tree(dir);
+    scratch_remove(dir);
 }
 
 TEST(dataset_scan_without_usable_images_fails) {
     char dir[P], p[P], yaml[P];
-    temp_dir(dir);
+    if (!scratch_make(dir, sizeof dir, "dataset")) return;
     path_in(p, dir, "ds/images/train/x.png");
     write_text(p, "garbage");
     path_in(p, dir, "ds/images/val/readme.md");
@@ -499,7 +477,7 @@ TEST(dataset_scan_without_usable_images_fails) {
     EXPECT_FAILS_WITH(scan_quietly(&cfg, SPLIT_VAL, &s, dir, NULL), want);
     EXPECT(s.n == 0 && s.image_paths == NULL);
     dataset_config_free(&cfg);
-    remove_tree(dir);
+    scratch_remove(dir);
 }
 
 static uint64_t scan_fingerprint(const DatasetConfig *cfg, const char *dir) {
@@ -512,7 +490,7 @@ static uint64_t scan_fingerprint(const DatasetConfig *cfg, const char *dir) {
 
 TEST(dataset_scan_fingerprint_follows_labels) {
     char dir[P], label[P];
-    temp_dir(dir);
+    if (!scratch_make(dir, sizeof dir, "dataset")) return;
     DatasetConfig cfg;
     make_mixed_dataset(dir, &cfg);
     uint64_t first = scan_fingerprint(&cfg, dir);
@@ -533,7 +511,7 @@ TEST(dataset_scan_fingerprint_follows_labels) {
     EXPECT_OK(dataset_config_load(from, NULL, false, &cfg));
     EXPECT(scan_fingerprint(&cfg, dir) == first);
     dataset_config_free(&cfg);
-    remove_tree(dir);
+    scratch_remove(dir);
 }
 
 static void set_mtime(const char *path, const struct timespec *t) {
@@ -543,7 +521,7 @@ static void set_mtime(const char *path, const struct timespec *t) {
 
 TEST(dataset_cache_reused_until_files_change) {
     char dir[P], cache[P], image[P], label[P];
-    temp_dir(dir);
+    if (!scratch_make(dir, sizeof dir, "dataset")) return;
     DatasetConfig cfg;
     make_mixed_dataset(dir, &cfg);
     DatasetSplit first, s;
@@ -601,7 +579,7 @@ TEST(dataset_cache_reused_until_files_change) {
     dataset_split_free(&s);
     dataset_split_free(&first);
     dataset_config_free(&cfg);
-    remove_tree(dir);
+    scratch_remove(dir);
 }
 
 // Rewrites the cache with `edit` applied and checks that the next scan ignores it, gives the same
@@ -629,7 +607,7 @@ static void expect_rebuilt(const DatasetConfig *cfg, const char *dir, const char
 
 TEST(dataset_cache_damaged_or_forged_is_rebuilt) {
     char dir[P], cache[P];
-    temp_dir(dir);
+    if (!scratch_make(dir, sizeof dir, "dataset")) return;
     DatasetConfig cfg;
     make_mixed_dataset(dir, &cfg);
     DatasetSplit s;
@@ -664,12 +642,12 @@ TEST(dataset_cache_damaged_or_forged_is_rebuilt) {
     }
     free(good);
     dataset_config_free(&cfg);
-    remove_tree(dir);
+    scratch_remove(dir);
 }
 
 TEST(dataset_scan_segment_polygons_through_cache) {
     char dir[P], p[P], yaml[P];
-    temp_dir(dir);
+    if (!scratch_make(dir, sizeof dir, "dataset")) return;
     path_in(p, dir, "ds/images/train/a.png");
     write_image(p, 20, 20, 0);
     path_in(p, dir, "ds/images/train/b.png");
@@ -693,13 +671,13 @@ TEST(dataset_scan_segment_polygons_through_cache) {
     dataset_split_free(&fresh);
     dataset_split_free(&cached);
     dataset_config_free(&cfg);
-    remove_tree(dir);
+    scratch_remove(dir);
 }
 
 // Enough images for the scan to use worker threads; results must not depend on that.
 TEST(dataset_scan_many_images) {
     char dir[P], p[P], yaml[P];
-    temp_dir(dir);
+    if (!scratch_make(dir, sizeof dir, "dataset")) return;
     enum { N = 300 };
     for (int i = 0; i < N; i++) {
         FORMAT(p, sizeof p, "%s/ds/images/train/%03d.png", dir, i);
@@ -723,12 +701,12 @@ TEST(dataset_scan_many_images) {
     dataset_split_free(&s);
     dataset_split_free(&again);
     dataset_config_free(&cfg);
-    remove_tree(dir);
+    scratch_remove(dir);
 }
 
 TEST(dataset_classify_folders) {
     char dir[P], p[P], want[P];
-    temp_dir(dir);
+    if (!scratch_make(dir, sizeof dir, "dataset")) return;
     const char *train[] = {"b/1.png", "a/2.png", "a/1.png", "Z/1.png", "Z/sub/2.jpg", ".hidden/1.png", "a-b/1.png"};
     for (size_t i = 0; i < sizeof train / sizeof *train; i++) {
         FORMAT(p, sizeof p, "%s/cls/train/%s", dir, train[i]);
@@ -792,5 +770,5 @@ TEST(dataset_classify_folders) {
     EXPECT_FAILS_WITH(dataset_config_load("absent", dir, true, &cfg), "data=absent: no such folder");
     FORMAT(p, sizeof p, "%s/cls/test", dir);
     EXPECT_FAILS_WITH(dataset_config_load(p, NULL, true, &cfg), "has no train/ folder");
-    remove_tree(dir);
+    scratch_remove(dir);
 }

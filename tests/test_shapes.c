@@ -16,27 +16,12 @@
 #include "data/labels.h"
 #include "data/polygon.h"
 #include "data/shapes.h"
+#include "scratch.h"
 #include "test.h"
 
 enum { NC = 5 };
 
 // ---- scratch folders and file helpers ----
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-    (void)st, (void)flag, (void)ftw;
-    remove(path);
-    return 0;
-}
-
-static void remove_tree(const char *path) { nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS); }
-
-// A fresh folder under /tmp for one test; the caller removes it with remove_tree.
-static bool fresh_dir(char *out, size_t cap) {
-    snprintf(out, cap, "/tmp/yolo-test-shapes-XXXXXX");
-    if (mkdtemp(out)) return true;
-    test_fail(__FILE__, __LINE__, "mkdtemp failed");
-    return false;
-}
 
 static char *read_text(const char *path, size_t *len) {
     *len = 0;
@@ -151,18 +136,18 @@ TEST(shapes_names) {
     for (size_t i = 0; i < sizeof no / sizeof no[0]; i++) EXPECT(!shapes_is_builtin(no[i]));
     EXPECT(!shapes_is_builtin(NULL));
     char dir[64], root[128];
-    if (!fresh_dir(dir, sizeof dir)) return;
+    if (!scratch_make(dir, sizeof dir, "shapes")) return;
     snprintf(root, sizeof root, "%s/coco8", dir);
     EXPECT_FAILS_WITH(shapes_generate("coco8.yaml", root), "not a built-in dataset");
     EXPECT(count_entries(dir) == 0);
-    remove_tree(dir);
+    scratch_remove(dir);
 }
 
 // shapes8: 4 + 4 images, both formats, labels that parse, boxes inside the image that frame
 // something, and a background-free set (every image has objects).
 TEST(shapes8_detect_files_and_boxes) {
     char dir[64], root[128], path[512];
-    if (!fresh_dir(dir, sizeof dir)) return;
+    if (!scratch_make(dir, sizeof dir, "shapes")) return;
     snprintf(root, sizeof root, "%s/datasets/shapes8", dir); // the parent folder is created too
     EXPECT_OK(shapes_generate("shapes8.yaml", root));
     int objects = 0, framed = 0, png = 0;
@@ -205,7 +190,7 @@ TEST(shapes8_detect_files_and_boxes) {
     EXPECT(objects >= 8);
     // Overlaps and busy backgrounds can hide a box's contrast in the means; most must show it.
     EXPECT(framed * 10 >= objects * 8);
-    remove_tree(dir);
+    scratch_remove(dir);
 }
 
 // Segment labels: polygons in [0, 1] with area, on the same images as shapes8, one per detect
@@ -213,7 +198,7 @@ TEST(shapes8_detect_files_and_boxes) {
 // and equals it for most objects (those not occluded).
 TEST(shapes8_seg_polygons_match_detect) {
     char dir[64], det[128], seg[128], path[512];
-    if (!fresh_dir(dir, sizeof dir)) return;
+    if (!scratch_make(dir, sizeof dir, "shapes")) return;
     snprintf(det, sizeof det, "%s/shapes8", dir);
     snprintf(seg, sizeof seg, "%s/shapes8-seg", dir);
     EXPECT_OK(shapes_generate("shapes8", det));
@@ -257,14 +242,14 @@ TEST(shapes8_seg_polygons_match_detect) {
             labels_free(&d);
         }
     EXPECT(objects > 0 && same * 10 >= objects * 6);
-    remove_tree(dir);
+    scratch_remove(dir);
 }
 
 // Classify: {train,val}/<class>/ with 2 and 1 images per class, readable, nothing else.
 TEST(shapes8_cls_layout) {
     static const char *const names[NC] = {"circle", "triangle", "square", "hexagon", "star"};
     char dir[64], root[128], path[512];
-    if (!fresh_dir(dir, sizeof dir)) return;
+    if (!scratch_make(dir, sizeof dir, "shapes")) return;
     snprintf(root, sizeof root, "%s/shapes8-cls", dir);
     EXPECT_OK(shapes_generate("shapes8-cls", root));
     EXPECT(count_entries(root) == 2);
@@ -289,14 +274,14 @@ TEST(shapes8_cls_layout) {
         }
     }
     EXPECT(png > 0);
-    remove_tree(dir);
+    scratch_remove(dir);
 }
 
 // Same name, same bytes: every file of the three small datasets, generated twice.
 TEST(shapes8_generation_is_deterministic) {
     const char *names[3] = {"shapes8", "shapes8-seg", "shapes8-cls"};
     char dir[64], a[128], b[128];
-    if (!fresh_dir(dir, sizeof dir)) return;
+    if (!scratch_make(dir, sizeof dir, "shapes")) return;
     for (int k = 0; k < 3; k++) {
         snprintf(a, sizeof a, "%s/a/%s", dir, names[k]);
         snprintf(b, sizeof b, "%s/b/%s", dir, names[k]);
@@ -306,13 +291,13 @@ TEST(shapes8_generation_is_deterministic) {
         uint64_t ha = hash_tree(a, &na), hb = hash_tree(b, &nb);
         EXPECT(na == (k == 2 ? 15 : 16) && na == nb && ha == hb);
     }
-    remove_tree(dir);
+    scratch_remove(dir);
 }
 
 // A folder that exists counts as complete: neither rewritten nor touched.
 TEST(shapes_existing_dataset_is_kept) {
     char dir[64], root[128], file[512], other[128];
-    if (!fresh_dir(dir, sizeof dir)) return;
+    if (!scratch_make(dir, sizeof dir, "shapes")) return;
     snprintf(root, sizeof root, "%s/shapes8/", dir); // a trailing slash names the same folder
     EXPECT_OK(shapes_generate("shapes8", root));
     snprintf(file, sizeof file, "%s/labels/train/00000.txt", root);
@@ -332,14 +317,14 @@ TEST(shapes_existing_dataset_is_kept) {
     FILE *f = fopen(other, "w");
     if (f) fclose(f);
     EXPECT_FAILS_WITH(shapes_generate("shapes", other), "not a folder");
-    remove_tree(dir);
+    scratch_remove(dir);
 }
 
 // An interrupted run leaves "<root>.tmp-<pid>"; the next run removes it when its process is gone,
 // leaves a live process's alone, and writes the same dataset as a clean run.
 TEST(shapes_stale_temp_does_not_confuse) {
     char dir[64], root[128], clean[128], dead[192], mine[192], live[192], junk[256];
-    if (!fresh_dir(dir, sizeof dir)) return;
+    if (!scratch_make(dir, sizeof dir, "shapes")) return;
     snprintf(root, sizeof root, "%s/d/shapes8-seg", dir);
     snprintf(clean, sizeof clean, "%s/clean/shapes8-seg", dir);
     snprintf(dead, sizeof dead, "%s.tmp-999999999", root); // above any pid_max: no such process
@@ -364,5 +349,5 @@ TEST(shapes_stale_temp_does_not_confuse) {
     EXPECT(!exists(dead) && !exists(mine) && exists(live));
     int n1, n2;
     EXPECT(hash_tree(root, &n1) == hash_tree(clean, &n2) && n1 == 16 && n2 == 16);
-    remove_tree(dir);
+    scratch_remove(dir);
 }
