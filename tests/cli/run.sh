@@ -3,6 +3,7 @@
 # Ends with "N passed, N failed".
 set -u
 yolo=$(realpath "$1") # absolute: some tests run in a scratch folder
+here=$(cd "$(dirname "$0")" && pwd) # tests/cli, absolute for the same reason
 passed=0
 failed=0
 
@@ -89,6 +90,21 @@ header='epoch,time,train/box_loss,train/cls_loss,train/dfl_loss,metrics/precisio
 check "results.csv has the detect columns and 2 rows" test "$(head -n 1 runs/detect/train/results.csv)" = "$header" -a "$(wc -l <runs/detect/train/results.csv)" -eq 3
 check "the run folder has args.yaml and the checkpoints" test -s runs/detect/train/args.yaml -a -s runs/detect/train/weights/last.ckpt -a -s runs/detect/train/weights/best.ckpt
 check "args.yaml records the arguments" grep -q '^epochs: 2$' runs/detect/train/args.yaml
+
+# Python interop: Python's safetensors opens the checkpoint and reads its tensors and metadata
+# (tests/interop/read_checkpoint.py). tests/interop/python.sh finds or makes (once, cached in
+# build/interop-venv) a Python with safetensors; without one (no network for pip) it is skipped.
+if interop_py=$("$here/../interop/python.sh"); then
+  read_ckpt() {
+    "$interop_py" "$here/../interop/read_checkpoint.py" "$@" 2>&1 | sed 's/^/    /'
+    return "${PIPESTATUS[0]}"
+  }
+  check "Python's safetensors reads last.ckpt's tensors and metadata" \
+    read_ckpt runs/detect/train/weights/last.ckpt --task detect --epoch 2
+else
+  echo "skip python interop: $interop_py"
+fi
+
 expect "a second run goes to train2" 0 "Results saved to runs/detect/train2" -- detect train data=shapes8.yaml epochs=1 imgsz=64 batch=4 workers=0
 
 # Resume (shared/docs/checkpoint-and-resume.md); exactness is tests/test_resume.c.
