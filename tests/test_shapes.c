@@ -1,7 +1,9 @@
 // The built-in synthetic datasets: file layout, labels that parse and agree with the pixels and
 // with each other, identical bytes on a second generation, and the rules that keep a dataset
 // folder either absent or complete.
+#define _XOPEN_SOURCE 700 // nftw
 #include <dirent.h>
+#include <ftw.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
