@@ -6,10 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/backend.h"
 #include "engine/checkpoint.h"
 #include "engine/trainer.h"
 #include "io/safetensors.h"
 #include "io/safetensors_write.h"
+#include "nn/model.h"
 #include "scratch.h"
 #include "test.h"
 
@@ -196,3 +198,137 @@ TEST(resume_into_another_model_lists_missing_and_unexpected_tensors) {
 
 // save_minutes as small as it gets: last.ckpt after every micro-batch inside an epoch.
 TEST(periodic_saves_change_nothing_and_resume_exactly) { expect_resume_exact(2, 3, 0, 5, 1e-9); }
+
+// Fine-tuning (model=PATH.ckpt without resume): a new run whose first step starts from the
+// checkpoint's EMA weights and BN statistics, in a graph built from the model YAML it stores.
+
+typedef struct {
+    const char *ckpt;
+    int calls, values, differ;
+} StartCheck;
+
+// The training graph and the fresh EMA, before any step, against the checkpoint's ema.* tensors.
+static void expect_start_from_ema(void *ctx, const Graph *g, const Ema *ema) {
+    StartCheck *c = ctx;
+    c->calls++;
+    SafeTensors st;
+    if (safetensors_load(c->ckpt, &st) != 0) {
+        test_fail(__FILE__, __LINE__, "%s", yolo_error());
+        yolo_error_clear();
+        return;
+    }
+    char name[VALUE_NAME_CAP + 8];
+    for (int i = 0; i < g->n_values; i++) {
+        const Value *v = &g->values[i];
+        if (v->kind != VALUE_PARAM && v->kind != VALUE_BUFFER) continue;
+        c->values++;
+        snprintf(name, sizeof name, "ema.%s", v->name);
+        const StTensor *t = safetensors_find(&st, name);
+        size_t bytes = sizeof(float) * (size_t)shape_numel(v->shape);
+        bool same = t && t->nbytes == bytes && memcmp(t->data, v->data.data, bytes) == 0 &&
+                    memcmp(t->data, ema->values + v->data_offset / sizeof(float), bytes) == 0;
+        if (!same && c->differ++ < 5) test_fail(__FILE__, __LINE__, "%s does not start from %s", v->name, name);
+    }
+    safetensors_free(&st);
+}
+
+TEST(finetune_starts_a_new_run_from_the_checkpoints_ema_weights) {
+    char dir[256], ckpt[512], path[512];
+    if (!scratch_make(dir, sizeof dir, "finetune")) return;
+    TrainOptions o = tiny_detect(dir, 0);
+    o.epochs = 2;
+    EXPECT_OK(train_run(&o));
+    snprintf(ckpt, sizeof ckpt, "%s/runs/train/weights/last.ckpt", dir);
+
+    // The architecture comes from the checkpoint, not from a YAML file.
+    StartCheck check = {.ckpt = ckpt};
+    TrainOptions f = tiny_detect(dir, 0);
+    f.epochs = 1;
+    snprintf(f.model, sizeof f.model, "%s", ckpt);
+    snprintf(f.weights, sizeof f.weights, "%s", ckpt);
+    f.after_setup = expect_start_from_ema;
+    f.after_setup_ctx = &check;
+    EXPECT_OK(train_run(&f));
+    EXPECT(check.calls == 1 && check.values > 0 && check.differ == 0);
+
+    // A new run folder at epoch 0 with a fresh optimizer: one epoch done, one optimizer step.
+    snprintf(path, sizeof path, "%s/runs/train2/weights/last.ckpt", dir);
+    Checkpoint ck;
+    EXPECT_OK(checkpoint_open(path, &ck));
+    if (ck.state) {
+        EXPECT(cJSON_GetObjectItemCaseSensitive(ck.state, "epoch")->valueint == 1);
+        EXPECT(cJSON_GetObjectItemCaseSensitive(ck.state, "optimizer_steps")->valueint == 1);
+        EXPECT(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(ck.state, "results")) == 1);
+    }
+    checkpoint_close(&ck);
+    scratch_remove(dir);
+}
+
+// An interrupted fine-tuned run resumes from its own checkpoint, which stores the architecture:
+// the checkpoint it started from is not needed any more.
+TEST(finetuned_run_resumes_without_its_source_checkpoint) {
+    char dir[256], ckpt[512], prev[512];
+    if (!scratch_make(dir, sizeof dir, "finetune-resume")) return;
+    TrainOptions o = tiny_detect(dir, 0);
+    o.epochs = 1;
+    EXPECT_OK(train_run(&o));
+    snprintf(ckpt, sizeof ckpt, "%s/runs/train/weights/last.ckpt", dir);
+    snprintf(prev, sizeof prev, "%s/runs/train/weights/last.prev.ckpt", dir);
+
+    TrainOptions f = tiny_detect(dir, 0);
+    f.epochs = 2;
+    f.stop_after_epoch = 1;
+    snprintf(f.model, sizeof f.model, "%s", ckpt);
+    snprintf(f.weights, sizeof f.weights, "%s", ckpt);
+    EXPECT(train_run(&f) == 130);
+    remove(ckpt);
+    remove(prev);
+    f.stop_after_epoch = 0;
+    snprintf(f.resume, sizeof f.resume, "%s/runs/train2/weights/last.ckpt", dir);
+    EXPECT_OK(train_run(&f));
+    scratch_remove(dir);
+}
+
+// Another class count: every tensor but the class layers (cv3.<level>.2, whose output channels
+// are nc) is transferred, and those keep the fresh initialisation.
+TEST(finetune_into_another_nc_transfers_all_but_the_class_layers) {
+    char dir[256], ckpt[512];
+    if (!scratch_make(dir, sizeof dir, "finetune-nc")) return;
+    TrainOptions o = tiny_detect(dir, 0);
+    o.epochs = 1;
+    EXPECT_OK(train_run(&o)); // shapes8: 5 classes
+    snprintf(ckpt, sizeof ckpt, "%s/runs/train/weights/last.ckpt", dir);
+    Checkpoint ck;
+    ModelDef def;
+    Model m;
+    Backend *b = backend_cpu_create(1);
+    Graph *g = graph_create(b);
+    EXPECT_OK(checkpoint_open(ckpt, &ck));
+    EXPECT_OK(checkpoint_model_def(&ck, &def));
+    EXPECT(def.nc == 5 && def.scale == 'n' && strstr(def.path, "last.ckpt:model.yaml"));
+    EXPECT_OK(model_build(g, &def, &(ModelOptions){.nc = 3, .batch = 1, .imgsz = 64}, &m));
+    EXPECT_OK(graph_plan(g, 0));
+    int copied = 0, total = 0, class_layers = 0, wrong = 0;
+    EXPECT_OK(checkpoint_transfer(&ck, "ema.", g, &copied, &total));
+    char name[VALUE_NAME_CAP + 8];
+    for (int i = 0; i < g->n_values; i++) {
+        const Value *v = &g->values[i];
+        if (v->kind != VALUE_PARAM && v->kind != VALUE_BUFFER) continue;
+        int level = -1;
+        char rest[16] = "";
+        bool cls = sscanf(v->name, "model.22.cv3.%d.2.%15s", &level, rest) == 2;
+        class_layers += cls;
+        snprintf(name, sizeof name, "ema.%s", v->name);
+        const StTensor *t = safetensors_find(&ck.st, name);
+        bool same = t && t->numel == shape_numel(v->shape) && memcmp(t->data, v->data.data, t->nbytes) == 0;
+        if (same == cls && wrong++ < 5) test_fail(__FILE__, __LINE__, "%s: transferred %d", v->name, same);
+    }
+    EXPECT(class_layers == 6 && wrong == 0);
+    EXPECT(copied == total - 6);
+    printf("    Transferred %d/%d items\n", copied, total);
+    model_def_free(&def);
+    checkpoint_close(&ck);
+    graph_destroy(g);
+    backend_destroy(b);
+    scratch_remove(dir);
+}

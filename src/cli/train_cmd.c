@@ -19,7 +19,6 @@ static int refuse_unsupported(const Args *a) {
     if (a->multi_scale) return yolo_fail("multi_scale=True is not supported yet; remove it");
     if (a->freeze.kind != ARGS_NONE) return yolo_fail("freeze= is not supported yet; remove it");
     if (a->mixup > 0) return yolo_fail("mixup=%g: mixup is not supported yet; set mixup=0", a->mixup);
-    if (a->pretrained.kind == ARGS_STR) return yolo_fail("pretrained=%s: starting from weights is not supported yet", a->pretrained.s);
     return 0;
 }
 
@@ -49,6 +48,18 @@ static int options_from_args(const Args *a, TrainOptions *o) {
                 .fliplr = (float)a->fliplr, .mosaic = (float)a->mosaic},
     };
     snprintf(o->model, sizeof o->model, "%s", a->model);
+    // The weights a new run starts from: pretrained=PATH (Ultralytics' meaning: the model's
+    // architecture, with every matching tensor from PATH), else model=PATH.ckpt itself.
+    size_t n = strlen(a->model);
+    bool model_ckpt = n >= 5 && !strcmp(a->model + n - 5, ".ckpt");
+    if (a->pretrained.kind == ARGS_STR) {
+        if (model_ckpt && strcmp(a->pretrained.s, a->model) != 0)
+            return yolo_fail("model=%s and pretrained=%s: a checkpoint as the model is also the weights; give one of them",
+                             a->model, a->pretrained.s);
+        snprintf(o->weights, sizeof o->weights, "%s", a->pretrained.s);
+    } else if (model_ckpt) {
+        snprintf(o->weights, sizeof o->weights, "%s", a->model);
+    }
     snprintf(o->data, sizeof o->data, "%s", a->data);
     snprintf(o->project, sizeof o->project, "%s", a->project);
     snprintf(o->name, sizeof o->name, "%s", a->name);
@@ -128,7 +139,7 @@ static int merge_resume_args(const Args *a, const Checkpoint *ck, Args *r) {
             if (pass == 0 && !listed(key, MAY_CHANGE))
                 return yolo_fail("%s=%s: a resumed run keeps its arguments (the checkpoint has %s=%s); only %s may change. "
                                  "To train from these weights with other arguments, start a new run: yolo %s train model=%s "
-                                 "%s=%s (not available in this build yet)",
+                                 "%s=%s",
                                  key, mine, key, stored, "epochs, device, workers, save_period, save_minutes, patience, val, "
                                  "plots and cache", ck->task, ck->path, key, mine);
             if (pass == 1) printf("Resuming with %s=%s (the checkpoint has %s=%s)\n", key, mine, key, stored);

@@ -231,3 +231,39 @@ int checkpoint_restore(const Checkpoint *ck, Graph *g, Ema *ema, const Optimizer
     free(seen);
     return 0;
 }
+
+int checkpoint_model_def(const Checkpoint *ck, ModelDef *def) {
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(ck->state, "model");
+    const cJSON *yaml = cJSON_GetObjectItemCaseSensitive(model, "yaml");
+    const cJSON *scale = cJSON_GetObjectItemCaseSensitive(model, "scale");
+    const cJSON *nc = cJSON_GetObjectItemCaseSensitive(model, "nc");
+    if (!cJSON_IsString(yaml) || !yaml->valuestring[0] || !cJSON_IsString(scale) || !cJSON_IsNumber(nc))
+        return yolo_fail("%s: the training state has no model (model.yaml, model.scale and model.nc)", ck->path);
+    char path[sizeof ck->path + 16];
+    snprintf(path, sizeof path, "%s:model.yaml", ck->path);
+    TRY(model_yaml_parse(yaml->valuestring, path, scale->valuestring[0], def));
+    // The file's nc is the one the model YAML was written with; the checkpoint's head has this one.
+    def->nc = nc->valueint;
+    return 0;
+}
+
+int checkpoint_transfer(const Checkpoint *ck, const char *prefix, Graph *g, int *copied, int *total) {
+    *copied = *total = 0;
+    char name[VALUE_NAME_CAP + 64];
+    for (int i = 0; i < g->n_values; i++) {
+        Value *v = &g->values[i];
+        if (v->kind != VALUE_PARAM && v->kind != VALUE_BUFFER) continue;
+        ++*total;
+        snprintf(name, sizeof name, "%s%s", prefix, v->name);
+        const StTensor *t = safetensors_find(&ck->st, name);
+        bool same = t && t->ndim == v->shape.ndim;
+        for (int d = 0; same && d < t->ndim; d++) same = t->shape[d] == v->shape.dim[d];
+        if (!same) continue;
+        safetensors_copy_f32(t, v->data.data);
+        ++*copied;
+    }
+    if (*copied == 0)
+        return yolo_fail("%s shares no tensor (name and shape) with the model being trained; give a checkpoint of this "
+                         "architecture", ck->path);
+    return 0;
+}

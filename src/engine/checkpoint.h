@@ -12,6 +12,7 @@
 #include "engine/optimizer.h"
 #include "io/safetensors.h"
 #include "nn/graph.h"
+#include "nn/model_yaml.h"
 
 #define CHECKPOINT_FORMAT "yolo-ckpt"
 #define CHECKPOINT_FORMAT_VERSION "1"
@@ -47,5 +48,16 @@ void checkpoint_close(Checkpoint *ck);
 // slots. Every tensor the graph has must be stored with the same shape and nothing else may be:
 // -1 lists the missing and unexpected names with their shapes.
 int checkpoint_restore(const Checkpoint *ck, Graph *g, Ema *ema, const Optimizer *optim);
+
+// The model a checkpoint was trained with, from the YAML and scale its state stores (so no source
+// file is needed), parsed as "<path>:model.yaml" for messages; def->nc is the class count the
+// checkpoint was trained for.
+int checkpoint_model_def(const Checkpoint *ck, ModelDef *def);
+
+// Fine-tuning: copies into the planned graph's params and buffers every stored tensor named
+// prefix+name ("ema." for the EMA weights) with the value's shape, and leaves the other values as
+// they are (a head built for another nc keeps its fresh class layers). *copied of *total values
+// were copied; -1 when none was, since training on from scratch is surely not what was asked.
+int checkpoint_transfer(const Checkpoint *ck, const char *prefix, Graph *g, int *copied, int *total);
 
 #endif

@@ -7,6 +7,8 @@
 #include <stdint.h>
 
 #include "data/loader.h"
+#include "engine/optimizer.h"
+#include "nn/graph.h"
 
 enum { OPTION_TEXT_CAP = 1024 };
 
@@ -32,10 +34,17 @@ typedef struct {
     char *args_yaml;
     // A checkpoint to continue (its run folder, two levels up, is reused); "" starts a new run.
     char resume[OPTION_TEXT_CAP];
+    // A new run only: a checkpoint whose EMA weights (BN statistics included) start it, tensors of
+    // another shape (a head for another nc) keeping their fresh initialisation; "" = none. With
+    // model= this checkpoint itself, the architecture is the one it stores (fine-tuning).
+    char weights[OPTION_TEXT_CAP];
     // Tests only: act as if SIGINT arrived after epoch N's checkpoints were saved, or right after
     // this process's Nth micro-batch (0: off).
     int stop_after_epoch;
     int64_t interrupt_after_batches;
+    // Tests only: called once the run is set up, before any step, with the training graph and EMA.
+    void (*after_setup)(void *ctx, const Graph *g, const Ema *ema);
+    void *after_setup_ctx;
 } TrainOptions;
 
 #endif

@@ -83,6 +83,7 @@ typedef struct {
     double start;        // when this process started training
     double last_save;    // when last.ckpt was last written (save_minutes)
     Checkpoint ck;   // the checkpoint being resumed (state NULL for a new run)
+    Checkpoint weights; // a new run's starting weights (o->weights; state NULL for none), open during setup
     // Resumed from last.prev.ckpt because last.ckpt is damaged: the first save must not make the
     // damaged file the previous generation in place of the whole one.
     bool keep_prev;
@@ -99,7 +100,18 @@ static int load_data_and_model(Run *r) {
     TRY(dataset_config_load(o->data, o->datasets_dir[0] ? o->datasets_dir : NULL, classify, &r->data));
     TRY(dataset_scan(&r->data, SPLIT_TRAIN, &r->train_split));
     TRY(dataset_scan(&r->data, SPLIT_VAL, &r->val_split));
-    TRY(model_yaml_load(o->model, YOLO_CONFIG_DIR "/models", &r->def));
+    // model=PATH.ckpt: the architecture the checkpoint stores, so its source YAML need not exist. A
+    // resumed run reads it from its own checkpoint, which stores the same text.
+    size_t n = strlen(o->model);
+    if (n >= 5 && !strcmp(o->model + n - 5, ".ckpt")) {
+        const Checkpoint *from = o->resume[0] ? &r->ck : &r->weights;
+        if (!from->state)
+            return yolo_fail("model=%s: a checkpoint as the model needs it as the weights too (weights=%s)", o->model,
+                             o->model);
+        TRY(checkpoint_model_def(from, &r->def));
+    } else {
+        TRY(model_yaml_load(o->model, YOLO_CONFIG_DIR "/models", &r->def));
+    }
     if (r->def.nc != r->data.nc) printf("Overriding model nc=%d with the dataset's nc=%d\n", r->def.nc, r->data.nc);
     r->g = graph_create(r->backend);
     if (!r->g) return -1;
@@ -236,6 +248,13 @@ static int setup_optimizer(Run *r) {
     else TRY(optimizer_resolve(o->optimizer, iterations, r->m.nc, &r->lr0, &r->momentum, &r->warmup_bias_lr, &kind));
     TRY(graph_plan(r->g, optimizer_slots(kind)));
     model_init_weights(r->g, &r->m, o->seed);
+    // Fine-tuning starts from the EMA, the weights the checkpoint's run validated (what Ultralytics
+    // saves as its model); the optimizer and EMA start afresh from them, as in any new run.
+    if (r->weights.state) {
+        int copied = 0, total = 0;
+        TRY(checkpoint_transfer(&r->weights, "ema.", r->g, &copied, &total));
+        printf("Transferred %d/%d items from pretrained weights %s\n", copied, total, r->weights.path);
+    }
     TRY(optimizer_init(&r->optim, r->g, kind, r->lr0, r->momentum, weight_decay));
     TRY(ema_init(&r->ema, r->g));
     if (r->ck.state) TRY(restore_state(r));
@@ -568,6 +587,7 @@ static void release(Run *r) {
     backend_destroy(r->backend);
     cJSON_Delete(r->history);
     checkpoint_close(&r->ck);
+    checkpoint_close(&r->weights);
     if (r->lock_fd >= 0) close(r->lock_fd);
 }
 
@@ -635,11 +655,17 @@ static int setup(Run *r) {
         TRY(lock_run_dir(r));
         size_t n = strlen(r->ck.path);
         r->keep_prev = n >= 15 && !strcmp(r->ck.path + n - 15, "/last.prev.ckpt");
+    } else if (o->weights[0]) {
+        TRY(checkpoint_open(o->weights, &r->weights));
+        if (strcmp(r->weights.task, r->task->name) != 0)
+            return yolo_fail("%s is a %s checkpoint; a %s run cannot start from it (use `yolo %s train model=%s`)",
+                             r->weights.path, r->weights.task, r->task->name, r->weights.task, r->weights.path);
     }
     TRY(load_data_and_model(r));
     TRY(setup_optimizer(r));
     TRY(setup_loaders(r));
     TRY(setup_task(r));
+    checkpoint_close(&r->weights); // copied into the graph: its memory is not needed any more
     if (!o->resume[0]) {
         TRY(run_dir_create(o->project, r->task->name, o->name, o->exist_ok, r->run_dir, sizeof r->run_dir));
         TRY(lock_run_dir(r));
@@ -654,6 +680,7 @@ static int setup(Run *r) {
     } else {
         remove(path); // a fresh run starts a fresh results.csv
     }
+    if (o->after_setup) o->after_setup(o->after_setup_ctx, r->g, &r->ema);
     return 0;
 }
 
