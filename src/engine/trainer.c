@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/status.h"
+#include "engine/run.h"
 #include "engine/checkpoint.h"
 #include "engine/optimizer.h"
 #include "engine/progress.h"
@@ -22,8 +23,6 @@
 #include "io/atomic_file.h"
 #include "tasks/task.h"
 #include "yolo/version.h"
-
-enum { MAX_VAL_SHAPES = 16, MAX_COLUMNS = 2 + 2 * TASK_MAX_LOSSES + TASK_MAX_METRICS + OPTIM_GROUPS };
 
 static const double GRAD_CLIP_NORM = 10.0;
 
@@ -36,63 +35,6 @@ static void on_interrupt(int sig) {
     if (interrupt_signal) _exit(128 + sig);
     interrupt_signal = sig;
 }
-
-static double now_seconds(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-// A forward-only graph for one validation batch shape, holding a copy of the EMA weights.
-typedef struct {
-    int h, w;
-    Graph *g;
-    Model m;
-} ValGraph;
-
-typedef struct {
-    const TrainOptions *o;
-    const TaskImpl *task;
-    Backend *backend;
-    DatasetConfig data;
-    DatasetSplit train_split, val_split;
-    ModelDef def;
-    Graph *g;
-    Model m;
-    Optimizer optim;
-    Ema ema;
-    Loader *train_loader, *val_loader;
-    void *criterion, *val_criterion, *validator;
-    ValGraph val_graphs[MAX_VAL_SHAPES];
-    int n_val_graphs;
-    char run_dir[4096];
-    double lr0, momentum, warmup_bias_lr;
-    int accumulate, nb, val_batch;
-    int64_t last_opt_step;
-    double best_fitness;
-    int best_epoch;
-    int stale;       // epochs since the best one (early stopping)
-    int start_epoch; // epochs done before this process (resume)
-    int start_batch; // micro-batches of epoch start_epoch done before this process
-    double epoch_losses[TASK_MAX_LOSSES]; // the running means of the current epoch's train losses
-    int64_t batches_run; // micro-batches trained by this process (the interrupt test hook)
-    // The LR plan: Ultralytics' schedule over [0, epochs) while plan_from is 0; after epochs= was
-    // extended on resume, the same shape from lf plan_lf at epoch plan_from to lrf at the new end.
-    int plan_from;
-    double plan_lf;
-    double start;        // when this process started training
-    double last_save;    // when last.ckpt was last written (save_minutes)
-    Checkpoint ck;   // the checkpoint being resumed (state NULL for a new run)
-    Checkpoint weights; // a new run's starting weights (o->weights; state NULL for none), open during setup
-    // Resumed from last.prev.ckpt because last.ckpt is damaged: the first save must not make the
-    // damaged file the previous generation in place of the whole one.
-    bool keep_prev;
-    int lock_fd; // holds the run folder's lock (flock: the kernel drops it when the process dies)
-    double elapsed_before; // training seconds of earlier processes (resume)
-    double train_seconds;  // in train_epoch, this process: the whole step with data loading
-    int64_t images_trained;
-    cJSON *history;        // every results.csv row
-} Run;
 
 static int load_data_and_model(Run *r) {
     const TrainOptions *o = r->o;
@@ -119,118 +61,6 @@ static int load_data_and_model(Run *r) {
     return model_build(r->g, &r->def, &mo, &r->m);
 }
 
-static const char *optim_name(OptimKind kind) { return kind == OPTIM_SGD ? "SGD" : kind == OPTIM_ADAM ? "Adam" : "AdamW"; }
-
-// A number of the resumed state (or of one of its objects); -1 when it is missing.
-static int state_number(const Run *r, const cJSON *obj, const char *key, double *out) {
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
-    if (!cJSON_IsNumber(item)) return yolo_fail("%s: the training state has no number '%s'", r->ck.path, key);
-    *out = item->valuedouble;
-    return 0;
-}
-
-static double plan_lf(int from, double from_lf, int epochs, const TrainOptions *o, int epoch) {
-    if (from == 0) return schedule_lf(epoch, epochs, o->lrf, o->cos_lr);
-    double x = (double)(epoch - from) / (epochs - from);
-    return from_lf + (o->lrf - from_lf) * (o->cos_lr ? (1.0 - cos(x * M_PI)) / 2.0 : x);
-}
-
-// The stored LR plan, re-planned when epochs= changed: from the lf the next epoch has under the
-// old plan (so an epoch in progress keeps its lf: x = 0 gives from_lf exactly) down to lrf.
-static int resumed_plan(Run *r) {
-    const cJSON *sched = cJSON_GetObjectItemCaseSensitive(r->ck.state, "schedule");
-    double epochs = 0, from = 0;
-    TRY(state_number(r, sched, "epochs", &epochs));
-    TRY(state_number(r, sched, "from_epoch", &from));
-    TRY(state_number(r, sched, "from_lf", &r->plan_lf));
-    r->plan_from = (int)from;
-    if ((int)epochs == r->o->epochs) return 0;
-    r->plan_lf = plan_lf(r->plan_from, r->plan_lf, (int)epochs, r->o, r->start_epoch);
-    r->plan_from = r->start_epoch;
-    printf("epochs=%d (was %d): the LR schedule is re-planned from lr0*%.6g at epoch %d to lr0*lrf at epoch %d; the run "
-           "is no longer the one epochs=%d would have given\n",
-           r->o->epochs, (int)epochs, r->plan_lf, r->start_epoch + 1, r->o->epochs, r->o->epochs);
-    return 0;
-}
-
-static int resumed_optimizer(Run *r, OptimKind *kind) {
-    const cJSON *optim = cJSON_GetObjectItemCaseSensitive(r->ck.state, "optimizer");
-    const cJSON *type = cJSON_GetObjectItemCaseSensitive(optim, "type");
-    const char *name = cJSON_IsString(type) ? type->valuestring : "";
-    if (!strcmp(name, "SGD")) *kind = OPTIM_SGD;
-    else if (!strcmp(name, "Adam")) *kind = OPTIM_ADAM;
-    else if (!strcmp(name, "AdamW")) *kind = OPTIM_ADAMW;
-    else return yolo_fail("%s: the training state names no known optimizer ('%s')", r->ck.path, name);
-    TRY(state_number(r, optim, "lr0", &r->lr0));
-    TRY(state_number(r, optim, "momentum", &r->momentum));
-    return state_number(r, optim, "warmup_bias_lr", &r->warmup_bias_lr);
-}
-
-// Everything the epoch loop carries from one epoch to the next, from the checkpoint: tensors,
-// position, optimizer and EMA counters, group hyperparameters (warmup leaves SGD's momentum at
-// the user's value, which optimizer_init does not), best fitness, early-stopping counter,
-// training seconds and the results history. The loader and augmentation need nothing: they are
-// pure functions of (seed, epoch, batch).
-static int restore_state(Run *r) {
-    const cJSON *s = r->ck.state;
-    TRY(checkpoint_restore(&r->ck, r->g, &r->ema, &r->optim));
-    double epoch = 0, batch = 0, steps = 0, last_opt_step = 0, updates = 0, best_epoch = 0, stale = 0;
-    TRY(state_number(r, s, "epoch", &epoch));
-    TRY(state_number(r, s, "batch", &batch));
-    TRY(state_number(r, s, "optimizer_steps", &steps));
-    TRY(state_number(r, s, "last_opt_step", &last_opt_step));
-    TRY(state_number(r, s, "ema_updates", &updates));
-    TRY(state_number(r, s, "best_fitness", &r->best_fitness));
-    TRY(state_number(r, s, "best_epoch", &best_epoch));
-    TRY(state_number(r, s, "patience_counter", &stale));
-    TRY(state_number(r, s, "elapsed_seconds", &r->elapsed_before));
-    if (batch < 0 || batch > r->nb)
-        return yolo_fail("%s was saved at batch %g of an epoch, which has %d batches at this batch size", r->ck.path, batch,
-                         r->nb);
-    if (epoch >= r->o->epochs)
-        return yolo_fail("%s has done %g epochs, which is epochs=%d already; extend the run with a larger epochs=",
-                         r->ck.path, epoch, r->o->epochs);
-    r->start_epoch = (int)epoch;
-    r->start_batch = (int)batch;
-    if (r->start_batch > 0) {
-        const cJSON *losses = cJSON_GetObjectItemCaseSensitive(s, "epoch_losses");
-        if (cJSON_GetArraySize(losses) != r->task->n_losses)
-            return yolo_fail("%s: a mid-epoch state without the epoch's %d running losses", r->ck.path, r->task->n_losses);
-        for (int i = 0; i < r->task->n_losses; i++) r->epoch_losses[i] = cJSON_GetArrayItem(losses, i)->valuedouble;
-    }
-    r->optim.steps = (int64_t)steps;
-    r->last_opt_step = (int64_t)last_opt_step;
-    r->ema.updates = (int64_t)updates;
-    r->best_epoch = (int)best_epoch;
-    r->stale = (int)stale;
-    // The loader's batches are a function of the image list too: a changed dataset resumes inexactly.
-    const cJSON *fp = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(s, "dataset"), "train_fingerprint");
-    char now[32];
-    snprintf(now, sizeof now, "%016llx", (unsigned long long)r->train_split.fingerprint);
-    if (!cJSON_IsString(fp) || strcmp(fp->valuestring, now) != 0)
-        return yolo_fail("the training images or labels of %s changed since %s was saved (fingerprint %s, now %s); restore "
-                         "them, or start a new run", r->o->data, r->ck.path, cJSON_IsString(fp) ? fp->valuestring : "none",
-                         now);
-    const cJSON *groups = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(s, "optimizer"), "groups");
-    if (cJSON_GetArraySize(groups) != OPTIM_GROUPS)
-        return yolo_fail("%s: the training state has no %d optimizer groups", r->ck.path, OPTIM_GROUPS);
-    for (int j = 0; j < OPTIM_GROUPS; j++) {
-        const cJSON *gj = cJSON_GetArrayItem(groups, j);
-        OptimGroup *g = &r->optim.group[j];
-        TRY(state_number(r, gj, "lr", &g->lr));
-        TRY(state_number(r, gj, "momentum", &g->momentum));
-        TRY(state_number(r, gj, "weight_decay", &g->weight_decay));
-        TRY(state_number(r, gj, "initial_lr", &g->initial_lr));
-    }
-    TRY(resumed_plan(r));
-    const cJSON *results = cJSON_GetObjectItemCaseSensitive(s, "results");
-    if (!cJSON_IsArray(results) || cJSON_GetArraySize(results) != r->start_epoch)
-        return yolo_fail("%s: the training state's results history does not have %d rows", r->ck.path, r->start_epoch);
-    cJSON_Delete(r->history);
-    r->history = cJSON_Duplicate(results, true);
-    return r->history ? 0 : yolo_fail("out of memory restoring %s", r->ck.path);
-}
-
 // Optimizer choice, accumulation and decay scaling (spec §7), then memory for everything.
 static int setup_optimizer(Run *r) {
     const TrainOptions *o = r->o;
@@ -244,7 +74,7 @@ static int setup_optimizer(Run *r) {
     OptimKind kind;
     // A resumed run keeps the optimizer it started with: `auto` decides by the number of
     // iterations, which an extended epochs= would change.
-    if (r->ck.state) TRY(resumed_optimizer(r, &kind));
+    if (r->ck.state) TRY(run_resumed_optimizer(r, &kind));
     else TRY(optimizer_resolve(o->optimizer, iterations, r->m.nc, &r->lr0, &r->momentum, &r->warmup_bias_lr, &kind));
     TRY(graph_plan(r->g, optimizer_slots(kind)));
     model_init_weights(r->g, &r->m, o->seed);
@@ -257,9 +87,9 @@ static int setup_optimizer(Run *r) {
     }
     TRY(optimizer_init(&r->optim, r->g, kind, r->lr0, r->momentum, weight_decay));
     TRY(ema_init(&r->ema, r->g));
-    if (r->ck.state) TRY(restore_state(r));
+    if (r->ck.state) TRY(run_restore_state(r));
     printf("optimizer: %s(lr=%g, momentum=%g) with parameter groups %d weight(decay=0.0), %d weight(decay=%g), %d bias(decay=0.0)\n",
-           optim_name(kind), r->lr0, r->momentum, r->optim.n_params[2],
+           run_optim_name(kind), r->lr0, r->momentum, r->optim.n_params[2],
            r->optim.n_params[1], weight_decay, r->optim.n_params[0]);
     return 0;
 }
@@ -297,62 +127,6 @@ static int setup_task(Run *r) {
 
 static int write_text(const char *path, const char *text) { return atomic_write(path, text, strlen(text), NULL); }
 
-// The val graph for a batch shape, built on first use.
-static ValGraph *val_graph_for(Run *r, int h, int w) {
-    for (int i = 0; i < r->n_val_graphs; i++)
-        if (r->val_graphs[i].h == h && r->val_graphs[i].w == w) return &r->val_graphs[i];
-    if (r->n_val_graphs == MAX_VAL_SHAPES) {
-        yolo_fail("more than %d validation batch shapes", MAX_VAL_SHAPES);
-        return NULL;
-    }
-    ValGraph *v = &r->val_graphs[r->n_val_graphs];
-    *v = (ValGraph){.h = h, .w = w, .g = graph_create(r->backend)};
-    ModelOptions mo = {.nc = r->m.nc, .batch = r->val_batch, .imgsz = r->o->imgsz, .height = h, .width = w};
-    int keep[HEAD_MAX_LEVELS];
-    for (int l = 0; l < HEAD_MAX_LEVELS; l++) keep[l] = -1;
-    if (!v->g || model_build(v->g, &r->def, &mo, &v->m) != 0) return NULL;
-    for (int l = 0; l < v->m.n_levels; l++) keep[l] = v->m.outputs[l];
-    if (graph_plan_inference(v->g, keep, v->m.n_levels) != 0) return NULL;
-    if (v->g->params.size != r->g->params.size) {
-        yolo_fail("internal: validation graph weights differ in layout from the training graph's");
-        return NULL;
-    }
-    r->n_val_graphs++;
-    return v;
-}
-
-static int copy_batch_images(Graph *g, const Model *m, const Batch *b) {
-    TRY(graph_set_batch(g, b->size));
-    memcpy(g->values[m->input].data.data, b->images, sizeof(float) * 3 * (size_t)b->size * (size_t)b->h * (size_t)b->w);
-    return 0;
-}
-
-// Validation with the EMA weights: losses (val/...) and metrics.
-static int validate(Run *r, double *val_losses, double *metrics, double *fitness, bool table) {
-    int n_losses = r->task->n_losses, nb = loader_batches_per_epoch(r->val_loader);
-    for (int i = 0; i < n_losses; i++) val_losses[i] = 0.0;
-    Progress p;
-    double t0 = now_seconds();
-    progress_begin(&p, r->o->verbose, nb, t0);
-    for (int k = 0; k < nb; k++) {
-        Batch b;
-        TRY(loader_get(r->val_loader, 0, k, &b));
-        ValGraph *v = val_graph_for(r, b.h, b.w);
-        if (!v) return -1;
-        memcpy(v->g->params.base, r->ema.values, v->g->params.size);
-        TRY(copy_batch_images(v->g, &v->m, &b));
-        TRY(graph_forward(v->g));
-        double losses[TASK_MAX_LOSSES];
-        TRY(r->task->criterion(r->val_criterion, v->g, &v->m, &b, false, losses));
-        for (int i = 0; i < n_losses; i++) val_losses[i] += losses[i] / nb;
-        TRY(r->task->validate_batch(r->validator, v->g, &v->m, &b));
-        char text[64];
-        snprintf(text, sizeof text, "%22s", "validating");
-        progress_update(&p, text, k + 1, now_seconds());
-    }
-    return r->task->validate_finish(r->validator, metrics, fitness, table);
-}
-
 static int check_finite(const double *losses, int n, const TaskImpl *task, int epoch, int k) {
     for (int i = 0; i < n; i++)
         if (!isfinite(losses[i]))
@@ -361,67 +135,11 @@ static int check_finite(const double *losses, int n, const TaskImpl *task, int e
     return 0;
 }
 
-// The position is (epochs_done, batch): micro-batches done in the next epoch, 0 at an epoch end.
-static cJSON *state_json(const Run *r, int epochs_done, int batch, bool finished, double elapsed) {
-    cJSON *s = cJSON_CreateObject();
-    cJSON_AddStringToObject(s, "version", YOLO_VERSION);
-    cJSON_AddNumberToObject(s, "epoch", epochs_done);
-    cJSON_AddNumberToObject(s, "batch", batch);
-    if (batch > 0) {
-        cJSON *losses = cJSON_AddArrayToObject(s, "epoch_losses");
-        for (int i = 0; i < r->task->n_losses; i++) cJSON_AddItemToArray(losses, cJSON_CreateNumber(r->epoch_losses[i]));
-    }
-    cJSON_AddNumberToObject(s, "optimizer_steps", (double)r->optim.steps);
-    cJSON_AddNumberToObject(s, "last_opt_step", (double)r->last_opt_step);
-    cJSON_AddNumberToObject(s, "ema_updates", (double)r->ema.updates);
-    cJSON_AddBoolToObject(s, "finished", finished);
-    cJSON_AddNumberToObject(s, "seed", (double)r->o->seed);
-    cJSON_AddNumberToObject(s, "best_fitness", r->best_fitness);
-    cJSON_AddNumberToObject(s, "best_epoch", r->best_epoch);
-    cJSON_AddNumberToObject(s, "patience_counter", r->stale);
-    cJSON_AddNumberToObject(s, "elapsed_seconds", elapsed);
-    cJSON *optim = cJSON_AddObjectToObject(s, "optimizer");
-    cJSON_AddStringToObject(optim, "type", optim_name(r->optim.kind));
-    cJSON_AddNumberToObject(optim, "lr0", r->lr0);
-    cJSON_AddNumberToObject(optim, "momentum", r->momentum);
-    cJSON_AddNumberToObject(optim, "warmup_bias_lr", r->warmup_bias_lr);
-    // cJSON prints doubles with up to 17 digits, so these read back to the same bits.
-    cJSON *groups = cJSON_AddArrayToObject(optim, "groups");
-    for (int j = 0; j < OPTIM_GROUPS; j++) {
-        cJSON *g = cJSON_CreateObject();
-        cJSON_AddNumberToObject(g, "lr", r->optim.group[j].lr);
-        cJSON_AddNumberToObject(g, "momentum", r->optim.group[j].momentum);
-        cJSON_AddNumberToObject(g, "weight_decay", r->optim.group[j].weight_decay);
-        cJSON_AddNumberToObject(g, "initial_lr", r->optim.group[j].initial_lr);
-        cJSON_AddItemToArray(groups, g);
-    }
-    cJSON *sched = cJSON_AddObjectToObject(s, "schedule");
-    cJSON_AddStringToObject(sched, "type", r->o->cos_lr ? "cosine" : "linear");
-    cJSON_AddNumberToObject(sched, "epochs", r->o->epochs);
-    cJSON_AddNumberToObject(sched, "lrf", r->o->lrf);
-    cJSON_AddNumberToObject(sched, "from_epoch", r->plan_from);
-    cJSON_AddNumberToObject(sched, "from_lf", r->plan_lf);
-    cJSON_AddStringToObject(s, "train_args", r->o->args_yaml ? r->o->args_yaml : "");
-    cJSON *data = cJSON_AddObjectToObject(s, "dataset");
-    cJSON_AddStringToObject(data, "yaml_path", r->data.yaml_path);
-    cJSON_AddStringToObject(data, "yaml", r->data.text ? r->data.text : "");
-    char fp[32];
-    snprintf(fp, sizeof fp, "%016llx", (unsigned long long)r->train_split.fingerprint);
-    cJSON_AddStringToObject(data, "train_fingerprint", fp);
-    cJSON *model = cJSON_AddObjectToObject(s, "model");
-    cJSON_AddStringToObject(model, "yaml", r->def.text ? r->def.text : "");
-    char scale[2] = {r->def.scale, 0};
-    cJSON_AddStringToObject(model, "scale", scale);
-    cJSON_AddNumberToObject(model, "nc", r->m.nc);
-    cJSON_AddItemToObject(s, "results", cJSON_Duplicate(r->history, true));
-    return s;
-}
-
 // last.ckpt at position (epochs_done, batch); at an epoch end (batch 0) also best.ckpt when best
 // and epoch<N>.ckpt by save_period.
 static int save_checkpoints(Run *r, int epochs_done, int batch, bool best, bool finished, double elapsed) {
     if (!r->o->save) return 0;
-    cJSON *s = state_json(r, epochs_done, batch, finished, elapsed);
+    cJSON *s = run_state_json(r, epochs_done, batch, finished, elapsed);
     char *text = s ? cJSON_PrintUnformatted(s) : NULL;
     cJSON_Delete(s);
     if (!text) return yolo_fail("out of memory writing the checkpoint state");
@@ -458,7 +176,7 @@ static int train_epoch(Run *r, int epoch) {
     const TrainOptions *o = r->o;
     int n_losses = r->task->n_losses;
     double *train_losses = r->epoch_losses;
-    double lf = plan_lf(r->plan_from, r->plan_lf, o->epochs, o, epoch);
+    double lf = run_plan_lf(r->plan_from, r->plan_lf, o->epochs, o, epoch);
     int64_t nw = schedule_warmup_iters(o->warmup_epochs, r->nb);
     int start = r->start_batch;
     r->start_batch = 0;
@@ -479,7 +197,7 @@ static int train_epoch(Run *r, int epoch) {
         schedule_warmup(&r->optim, ni, nw, lf, r->warmup_bias_lr, o->warmup_momentum, o->momentum);
         Batch b;
         TRY(loader_get(r->train_loader, epoch, k, &b));
-        TRY(copy_batch_images(r->g, &r->m, &b));
+        TRY(run_copy_batch_images(r->g, &r->m, &b));
         TRY(graph_forward(r->g));
         graph_clear_activation_grads(r->g);
         double losses[TASK_MAX_LOSSES];
@@ -603,40 +321,6 @@ static int lock_run_dir(Run *r) {
     return 0;
 }
 
-// The run folder of a checkpoint: <run>/weights/last.ckpt, wherever the run was moved.
-static int resumed_run_dir(const char *ckpt, char *out, size_t cap) {
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", ckpt);
-    char *slash = strrchr(buf, '/');
-    if (slash) *slash = '\0';
-    const char *weights = slash ? (strrchr(buf, '/') ? strrchr(buf, '/') + 1 : buf) : "";
-    if (strcmp(weights, "weights") != 0)
-        return yolo_fail("%s is not in a run folder's weights/ folder; resume from <run>/weights/last.ckpt", ckpt);
-    char *up = strrchr(buf, '/');
-    if (up) *up = '\0';
-    if ((size_t)snprintf(out, cap, "%s", up ? buf : ".") >= cap) return yolo_fail("%s: path too long", ckpt);
-    return 0;
-}
-
-// results.csv again from the checkpoint's history: rows a crash left after the last save go.
-static int rewrite_results(const Run *r, const char *path) {
-    remove(path);
-    const cJSON *row;
-    cJSON_ArrayForEach(row, r->history) {
-        const char *columns[MAX_COLUMNS];
-        double values[MAX_COLUMNS];
-        int n = 0;
-        const cJSON *cell;
-        cJSON_ArrayForEach(cell, row) {
-            if (n == MAX_COLUMNS) return yolo_fail("%s: a results row has too many columns", r->ck.path);
-            columns[n] = cell->string;
-            values[n++] = cell->valuedouble;
-        }
-        TRY(results_append(path, columns, n, values));
-    }
-    return 0;
-}
-
 static int setup(Run *r) {
     const TrainOptions *o = r->o;
     r->task = task_impl(o->task);
@@ -651,7 +335,7 @@ static int setup(Run *r) {
         if (strcmp(r->ck.task, r->task->name) != 0)
             return yolo_fail("%s is a %s checkpoint; resume it with `yolo %s train resume model=%s`", r->ck.path, r->ck.task,
                              r->ck.task, r->ck.path);
-        TRY(resumed_run_dir(r->ck.path, r->run_dir, sizeof r->run_dir));
+        TRY(run_resumed_dir(r->ck.path, r->run_dir, sizeof r->run_dir));
         TRY(lock_run_dir(r));
         size_t n = strlen(r->ck.path);
         r->keep_prev = n >= 15 && !strcmp(r->ck.path + n - 15, "/last.prev.ckpt");
@@ -675,7 +359,7 @@ static int setup(Run *r) {
     if (o->args_yaml) TRY(write_text(path, o->args_yaml));
     snprintf(path, sizeof path, "%s/results.csv", r->run_dir);
     if (o->resume[0]) {
-        TRY(rewrite_results(r, path));
+        TRY(run_rewrite_results(r, path));
         printf("Resuming %s from epoch %d of %d\n", r->run_dir, r->start_epoch + 1, o->epochs);
     } else {
         remove(path); // a fresh run starts a fresh results.csv
@@ -700,7 +384,7 @@ static int loop(Run *r) {
         if (rc == EPOCH_INTERRUPTED) return interrupted(r);
         double elapsed = r->elapsed_before + now_seconds() - r->start;
         bool last = epoch + 1 == o->epochs || (o->time_hours > 0 && elapsed > o->time_hours * 3600.0);
-        if (o->val || last) TRY(validate(r, val_losses, metrics, &fitness, last));
+        if (o->val || last) TRY(run_validate(r, val_losses, metrics, &fitness, last));
         bool best = r->best_epoch < 0 || fitness > r->best_fitness;
         if (best) {
             r->best_fitness = fitness;
