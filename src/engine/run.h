@@ -27,6 +27,7 @@ typedef struct {
     int h, w;
     Graph *g;
     Model m;
+    int64_t weights_pass; // the validation pass whose EMA weights g holds (copied once per pass)
 } ValGraph;
 
 typedef struct {
@@ -44,6 +45,7 @@ typedef struct {
     void *criterion, *val_criterion, *validator;
     ValGraph val_graphs[MAX_VAL_SHAPES];
     int n_val_graphs;
+    int64_t val_passes; // validations run by this process
     char run_dir[4096];
     double lr0, momentum, warmup_bias_lr;
     int accumulate, nb, val_batch;

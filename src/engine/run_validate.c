@@ -16,10 +16,9 @@ static ValGraph *val_graph_for(Run *r, int h, int w) {
         return NULL;
     }
     ValGraph *v = &r->val_graphs[r->n_val_graphs];
-    *v = (ValGraph){.h = h, .w = w, .g = graph_create(r->backend)};
+    *v = (ValGraph){.h = h, .w = w, .g = graph_create(r->backend), .weights_pass = -1};
     ModelOptions mo = {.nc = r->m.nc, .batch = r->val_batch, .imgsz = r->o->imgsz, .height = h, .width = w};
     int keep[HEAD_MAX_LEVELS];
-    for (int l = 0; l < HEAD_MAX_LEVELS; l++) keep[l] = -1;
     if (!v->g || model_build(v->g, &r->def, &mo, &v->m) != 0) return NULL;
     for (int l = 0; l < v->m.n_levels; l++) keep[l] = v->m.outputs[l];
     if (graph_plan_inference(v->g, keep, v->m.n_levels) != 0) return NULL;
@@ -41,6 +40,7 @@ int run_copy_batch_images(Graph *g, const Model *m, const Batch *b) {
 int run_validate(Run *r, double *val_losses, double *metrics, double *fitness, bool table) {
     int n_losses = r->task->n_losses, nb = loader_batches_per_epoch(r->val_loader);
     for (int i = 0; i < n_losses; i++) val_losses[i] = 0.0;
+    r->val_passes++;
     Progress p;
     double t0 = now_seconds();
     progress_begin(&p, r->o->verbose, nb, t0);
@@ -49,7 +49,11 @@ int run_validate(Run *r, double *val_losses, double *metrics, double *fitness, b
         TRY(loader_get(r->val_loader, 0, k, &b));
         ValGraph *v = val_graph_for(r, b.h, b.w);
         if (!v) return -1;
-        memcpy(v->g->params.base, r->ema.values, v->g->params.size);
+        // The EMA does not change during a validation: each shape's graph takes it once per pass.
+        if (v->weights_pass != r->val_passes) {
+            memcpy(v->g->params.base, r->ema.values, v->g->params.size);
+            v->weights_pass = r->val_passes;
+        }
         TRY(run_copy_batch_images(v->g, &v->m, &b));
         TRY(graph_forward(v->g));
         double losses[TASK_MAX_LOSSES];
