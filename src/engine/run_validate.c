@@ -18,10 +18,9 @@ static ValGraph *val_graph_for(Run *r, int h, int w) {
     ValGraph *v = &r->val_graphs[r->n_val_graphs];
     *v = (ValGraph){.h = h, .w = w, .g = graph_create(r->backend), .weights_pass = -1};
     ModelOptions mo = {.nc = r->m.nc, .batch = r->val_batch, .imgsz = r->o->imgsz, .height = h, .width = w};
-    int keep[HEAD_MAX_LEVELS];
+    int keep[MODEL_MAX_HEAD_VALUES];
     if (!v->g || model_build(v->g, &r->def, &mo, &v->m) != 0) return NULL;
-    for (int l = 0; l < v->m.n_levels; l++) keep[l] = v->m.outputs[l];
-    if (graph_plan_inference(v->g, keep, v->m.n_levels) != 0) return NULL;
+    if (graph_plan_inference(v->g, keep, model_head_values(&v->m, keep)) != 0) return NULL;
     if (v->g->params.size != r->g->params.size) {
         yolo_fail("internal: validation graph weights differ in layout from the training graph's");
         return NULL;

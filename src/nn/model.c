@@ -232,6 +232,20 @@ int model_build(Graph *g, const ModelDef *def, const ModelOptions *opt, Model *m
     return 0;
 }
 
+int model_head_values(const Model *m, int *values) {
+    if (m->head == HEAD_CLASSIFY) {
+        values[0] = m->logits;
+        return 1;
+    }
+    int n = 0;
+    for (int l = 0; l < m->n_levels; l++) values[n++] = m->outputs[l];
+    if (m->head == HEAD_SEGMENT) {
+        for (int l = 0; l < m->n_levels; l++) values[n++] = m->coeffs[l];
+        values[n++] = m->proto;
+    }
+    return n;
+}
+
 static void fill_uniform(Tensor *t, float bound, uint64_t seed, int value_id) {
     uint64_t stream = rng_stream(RNG_INIT, 0, (uint32_t)value_id);
     for (int64_t k = 0; k < tensor_numel(t); k++) t->data[k] = bound * (2.0f * rng_uniform(seed, stream, (uint64_t)k) - 1.0f);

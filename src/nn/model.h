@@ -53,6 +53,12 @@ int model_build(Graph *g, const ModelDef *def, const ModelOptions *opt, Model *m
 // U(+-1/sqrt(fan_in)), BN weight 1 and bias 0) and Detect's bias prior. After graph_plan.
 void model_init_weights(Graph *g, const Model *m, uint64_t seed);
 
+enum { MODEL_MAX_HEAD_VALUES = 2 * HEAD_MAX_LEVELS + 1 };
+// The graph values a task reads from the head (detect: the levels; segment: the levels, the mask
+// coefficients and the prototypes; classify: the logits): what a forward-only plan must keep.
+// Returns how many were written to values[MODEL_MAX_HEAD_VALUES].
+int model_head_values(const Model *m, int *values);
+
 // Parameters in total and trainable (Ultralytics' "gradients").
 int64_t model_param_count(const Graph *g, bool trainable_only);
 // GFLOPs per image at imgsz as Ultralytics reports them (2 x thop's multiply-accumulates of the
