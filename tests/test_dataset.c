@@ -301,7 +301,11 @@ TEST(dataset_yaml_errors) {
     EXPECT_FAILS_WITH(dataset_config_load(dir, NULL, false, &cfg), "is a folder; detect and segment datasets are YAML files");
     EXPECT_FAILS_WITH(dataset_config_load("", NULL, false, &cfg), "data= is empty");
 
-    // Keys are accepted: validation for val, channels: 3, download ignored.
+    // Keys are accepted: validation for val, channels: 3, download (used only while val is
+    // missing: tests/test_download.c).
+    char val[P];
+    path_in(val, dir, "v");
+    make_dirs(val);
     EXPECT_OK(load_yaml(yaml, "train: t\nvalidation: v\nnames: [a]\nchannels: 3\ndownload: https://x/y.zip\n", NULL, &cfg));
     EXPECT(cfg.n_sources[SPLIT_VAL] == 1 && strstr(cfg.sources[SPLIT_VAL][0], "/v"));
     DatasetSplit s;

@@ -17,6 +17,7 @@
 #include "core/status.h"
 #include "core/threadpool.h"
 #include "data/dataset_cache.h"
+#include "data/download.h"
 #include "data/shapes.h"
 #include "data/image.h"
 
@@ -295,8 +296,45 @@ static int set_split(const Yaml *y, const yaml_node_t *v, const char *key, Datas
 }
 
 typedef struct {
-    const yaml_node_t *path, *train, *val, *validation, *test, *names, *nc, *channels;
+    const yaml_node_t *path, *train, *val, *validation, *test, *names, *nc, *channels, *download;
 } DatasetKeys;
+
+static int set_splits(const Yaml *y, const DatasetKeys *k, DatasetConfig *cfg) {
+    const yaml_node_t *val = !is_null(k->val) ? k->val : k->validation;
+    TRY(set_split(y, k->train, "train", cfg, SPLIT_TRAIN));
+    TRY(set_split(y, val, val == k->validation && k->validation ? "validation" : "val", cfg, SPLIT_VAL));
+    TRY(set_split(y, k->test, "test", cfg, SPLIT_TEST));
+    return 0;
+}
+
+static const char *first_missing(const DatasetConfig *cfg, SplitKind split) {
+    for (int i = 0; i < cfg->n_sources[split]; i++)
+        if (!path_exists(cfg->sources[split][i])) return cfg->sources[split][i];
+    return NULL;
+}
+
+// Ultralytics' rule (check_det_dataset): when a val path is missing and the YAML has `download:`,
+// the dataset is fetched into the datasets directory and the split paths are resolved again.
+static int download_if_missing(const Yaml *y, const DatasetKeys *k, const char *datasets, DatasetConfig *cfg) {
+    const char *missing = first_missing(cfg, SPLIT_VAL);
+    if (!missing || !k->download || is_null(k->download)) return 0;
+    const char *spec = scalar_of(k->download);
+    if (!spec)
+        return yolo_fail("%s:%d: `download` must be a URL, got %s", y->file, line_of(k->download), node_kind(k->download));
+    fprintf(stderr, "warning: dataset %s: images not found, missing path %s\n", y->file, missing);
+    char root[DATASET_PATH_CAP];
+    if (dataset_download(spec, datasets, root, sizeof root) != 0) return yolo_fail("%s:%d", y->file, line_of(k->download));
+    for (int s = 0; s < SPLIT_COUNT; s++) {
+        free(cfg->sources[s]);
+        cfg->sources[s] = NULL;
+        cfg->n_sources[s] = 0;
+    }
+    TRY(set_splits(y, k, cfg));
+    if ((missing = first_missing(cfg, SPLIT_VAL)) != NULL)
+        return yolo_fail("%s: the download unpacked to %s, but val is still missing (%s); make `path:` name the dataset "
+                         "folder (path: %s)", y->file, root, missing, root);
+    return 0;
+}
 
 static int parse_dataset_yaml(const Yaml *y, const char *datasets, DatasetConfig *cfg) {
     const yaml_node_t *top = yaml_document_get_root_node(y->doc);
@@ -307,7 +345,7 @@ static int parse_dataset_yaml(const Yaml *y, const char *datasets, DatasetConfig
         const char *key = scalar_of(yaml_at(y, p->key));
         const yaml_node_t *value = yaml_at(y, p->value);
         if (!key) continue;
-        // Other keys (download, roboflow, ...) belong to other tools or to the download step.
+        // Other keys (roboflow, ...) belong to other tools.
         if (!strcmp(key, "path")) k.path = value;
         else if (!strcmp(key, "train")) k.train = value;
         else if (!strcmp(key, "val")) k.val = value;
@@ -316,6 +354,7 @@ static int parse_dataset_yaml(const Yaml *y, const char *datasets, DatasetConfig
         else if (!strcmp(key, "names")) k.names = value;
         else if (!strcmp(key, "nc")) k.nc = value;
         else if (!strcmp(key, "channels")) k.channels = value;
+        else if (!strcmp(key, "download")) k.download = value;
     }
     if (k.channels && !is_null(k.channels)) {
         int channels = 0;
@@ -361,17 +400,14 @@ static int parse_dataset_yaml(const Yaml *y, const char *datasets, DatasetConfig
         TRY(absolute_path(dir, cfg->root, sizeof cfg->root));
     }
 
-    const yaml_node_t *val = !is_null(k.val) ? k.val : k.validation;
-    TRY(set_split(y, k.train, "train", cfg, SPLIT_TRAIN));
-    TRY(set_split(y, val, val == k.validation && k.validation ? "validation" : "val", cfg, SPLIT_VAL));
-    TRY(set_split(y, k.test, "test", cfg, SPLIT_TEST));
+    TRY(set_splits(y, &k, cfg));
     if (cfg->n_sources[SPLIT_TRAIN] == 0)
         return yolo_fail("%s: `train` is missing; add train: images/train (a folder, a .txt list of images, or a list of these)",
                          y->file);
     if (cfg->n_sources[SPLIT_VAL] == 0)
         return yolo_fail("%s: `val` is missing; add val: images/val (a folder, a .txt list of images, or a list of these)",
                          y->file);
-    return 0;
+    return download_if_missing(y, &k, datasets, cfg);
 }
 
 // data= as given, else the same name in the datasets directory, else in the shipped configs.
