@@ -113,3 +113,39 @@ TEST(dataset_yaml_download_only_when_val_is_missing) {
     free(saved_copy);
     scratch_remove(dir);
 }
+
+// The shipped coco YAMLs: 80 classes, the dataset folder their zip's top folder names, and a
+// download: URL this program accepts. The folders are made here, so nothing is fetched.
+TEST(shipped_coco_yamls_load) {
+    static const struct {
+        const char *name, *val;
+    } yamls[] = {{"coco8", "images/val"}, {"coco128", "images/train2017"}, {"coco8-seg", "images/val"},
+                 {"coco128-seg", "images/train2017"}};
+    char dir[CAP];
+    if (!scratch_make(dir, sizeof dir, "dl-coco")) return;
+    for (size_t i = 0; i < sizeof yamls / sizeof *yamls; i++) {
+        char cmd[3 * CAP], yaml[64];
+        snprintf(cmd, sizeof cmd, "mkdir -p '%s/%s/images/train' '%s/%s/%s'", dir, yamls[i].name, dir, yamls[i].name,
+                 yamls[i].val);
+        EXPECT(system(cmd) == 0);
+        snprintf(yaml, sizeof yaml, "%s.yaml", yamls[i].name);
+        DatasetConfig cfg;
+        EXPECT_OK(dataset_config_load(yaml, dir, false, &cfg));
+        EXPECT(cfg.nc == 80 && cfg.names && !strcmp(cfg.names[0], "person") && !strcmp(cfg.names[79], "toothbrush"));
+        char root[2 * CAP], stem[256];
+        snprintf(root, sizeof root, "%s/%s", dir, yamls[i].name);
+        EXPECT(!strcmp(cfg.root, root));
+        // The URL as the file has it.
+        const char *url = cfg.text ? strstr(cfg.text, "\ndownload: ") : NULL;
+        EXPECT(url != NULL);
+        if (url) {
+            char line[512];
+            snprintf(line, sizeof line, "%.*s", (int)strcspn(url + 11, "\n"), url + 11);
+            EXPECT_OK(download_zip_stem(line, stem, sizeof stem));
+            EXPECT(!strcmp(stem, yamls[i].name));
+            EXPECT(!strncmp(line, "https://github.com/ultralytics/assets/releases/download/", 56));
+        }
+        dataset_config_free(&cfg);
+    }
+    scratch_remove(dir);
+}
