@@ -176,6 +176,9 @@ echo '1 0.5 0.5 0.1 0.1' >>$label
 expect "resume refuses a changed dataset" 1 "the training images or labels of shapes8.yaml changed since" -- \
   detect train resume model=runs/detect/sig/weights/last.ckpt
 cp label.bak $label
+
+# Datasets from the network, against a local HTTP server.
+. "$here/download.sh"
 cd - >/dev/null || exit 1
 
 echo "$passed passed, $failed failed"
