@@ -10,6 +10,7 @@
 
 #include "data/dataset.h"
 #include "data/download.h"
+#include "data/progress_bar.h"
 #include "scratch.h"
 #include "test.h"
 
@@ -148,4 +149,29 @@ TEST(shipped_coco_yamls_load) {
         dataset_config_free(&cfg);
     }
     scratch_remove(dir);
+}
+
+// The pieces of the progress lines, as tqdm writes them.
+TEST(progress_bar_pieces_look_like_tqdm) {
+    char s[64];
+    pb_size(812, s, sizeof s);
+    EXPECT(!strcmp(s, "812"));
+    pb_size(61188, s, sizeof s); // 59.75 KiB
+    EXPECT(!strcmp(s, "59.8k"));
+    pb_size(443392, s, sizeof s);
+    EXPECT(!strcmp(s, "433k"));
+    pb_size(1023 * 1024, s, sizeof s); // would be "1023k": one unit up instead
+    EXPECT(!strcmp(s, "1.00M"));
+    pb_size(1.26e6, s, sizeof s);
+    EXPECT(!strcmp(s, "1.20M"));
+    pb_clock(7.4, s, sizeof s);
+    EXPECT(!strcmp(s, "00:07"));
+    pb_clock(3723, s, sizeof s);
+    EXPECT(!strcmp(s, "1:02:03"));
+    pb_bar(0.45, s, sizeof s);
+    EXPECT(!strcmp(s, " 45%|████▌     |"));
+    pb_bar(1.0, s, sizeof s);
+    EXPECT(!strcmp(s, "100%|██████████|"));
+    pb_bar(-1.0, s, sizeof s);
+    EXPECT(!strcmp(s, "  0%|          |"));
 }

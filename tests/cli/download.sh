@@ -58,6 +58,7 @@ def pack(name, top, extra=()):
 pack("tiny8.zip", "tiny8")
 pack("flaky8.zip", "flaky8")
 pack("slow8.zip", "slow8")
+pack("moved8.zip", "moved8")
 pack("evil8.zip", "evil8", [("../evil.txt", "outside the datasets directory")])
 whole = open("www/tiny8.zip", "rb").read()
 open("www/cut8.zip", "wb").write(whole[: len(whole) // 2])
@@ -110,6 +111,10 @@ dataset_yaml flaky8 "$url/flaky/flaky8.zip"
 expect_lines "a dropped connection is retried" 1 "retrying 1/3 in 1s" "^Unzipped 16 files .* to datasets/flaky8$" \
   "^train: 4 images" "model nope.yaml not found" -- detect train data=flaky8.yaml model=nope.yaml
 
+dataset_yaml moved8 "$url/moved/moved8.zip"
+expect_lines "a redirect is followed" 1 "^Unzipped 16 files .* to datasets/moved8$" "model nope.yaml not found" -- \
+  detect train data=moved8.yaml model=nope.yaml
+
 # SIGINT while /slow/ trickles the zip in: the download stops and leaves nothing behind.
 dataset_yaml slow8 "$url/slow/slow8.zip"
 "$yolo" detect train data=slow8.yaml model=nope.yaml >dl.out 2>&1 &
@@ -123,7 +128,7 @@ kill -INT $pid
 wait $pid
 rc=$?
 check "SIGINT during a download stops it with a message" test $rc -ne 0 -a "$(grep -c 'interrupted by SIGINT; nothing was left in datasets' dl.out)" -eq 1
-check "an interrupted download leaves nothing in the datasets directory" test "$(listing)" = "flaky8 tiny8 "
+check "an interrupted download leaves nothing in the datasets directory" test "$(listing)" = "flaky8 moved8 tiny8 "
 
 kill $server 2>/dev/null
 wait $server 2>/dev/null

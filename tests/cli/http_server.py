@@ -7,6 +7,7 @@ http.server), two path prefixes misbehave on purpose:
   /flaky/NAME  the first request for NAME announces its full length, sends half and hangs up;
                later requests get the whole file (a dropped connection that a retry survives)
   /slow/NAME   sends NAME in 1 KiB pieces 50 ms apart (time to interrupt a download)
+  /moved/NAME  redirects (302) to /NAME, as GitHub release assets do
 The server exits by itself when the shell that started it is gone, or after 10 minutes, so a
 test killed midway leaves no server behind.
 """
@@ -45,6 +46,11 @@ class Handler(http.server.SimpleHTTPRequestHandler):
                 flaky_seen.add(name)
                 self.wfile.write(self.send_file(name, lambda n: n // 2 if first else n))
                 self.close_connection = True
+            elif self.path.startswith("/moved/"):
+                self.send_response(302)
+                self.send_header("Location", "/" + self.path[len("/moved/"):])
+                self.send_header("Content-Length", "0")
+                self.end_headers()
             elif self.path.startswith("/slow/"):
                 data = self.send_file(self.path[len("/slow/"):], lambda n: n)
                 for i in range(0, len(data), 1024):
