@@ -114,7 +114,7 @@ typedef struct {
     int write_errno;         // set when a write failed
     char space_message[TEXT_CAP]; // set when the disk is too small for the announced size
     const char *dir;         // where the file goes (for the free-space check)
-    bool space_checked;
+    curl_off_t space_checked; // the size last checked (a redirect's own body comes first)
     bool tty;
     double start, last_report;
     char label[TEXT_CAP + PATH_CAP]; // "Downloading URL to 'datasets/coco8.zip'"
@@ -168,8 +168,8 @@ static int on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_of
     if (download_signal) return 1;
     f->now = dlnow;
     f->total = dltotal;
-    if (dltotal > 0 && !f->space_checked) {
-        f->space_checked = true;
+    if (dltotal > 0 && dltotal != f->space_checked) {
+        f->space_checked = dltotal;
         // The zip and the files unpacked from it are on disk together, and images hardly compress:
         // about twice the zip's size is needed.
         if (disk_space_check(f->dir, 2ull * (unsigned long long)dltotal, "the zip and its unpacked files") != 0) {
@@ -235,7 +235,7 @@ static CURLcode fetch_once(CURL *curl, Fetch *f, long *status, char *errbuf) {
     errbuf[0] = '\0';
     f->write_errno = 0;
     f->space_message[0] = '\0';
-    f->space_checked = false;
+    f->space_checked = 0;
     f->now = f->total = 0;
     f->start = f->last_report = now_seconds();
     if (fflush(f->f) != 0 || ftruncate(fileno(f->f), 0) != 0) {
@@ -260,8 +260,13 @@ static void setup(CURL *curl, const char *url, Fetch *f, char *errbuf) {
     curl_easy_setopt(curl, CURLOPT_URL, url);
     // Redirects are followed (GitHub release assets live behind one), to http(s) only: a server
     // cannot send the request to file:// or another protocol.
+#if LIBCURL_VERSION_NUM >= 0x075500 // 7.85 named the options with strings and deprecated the bit masks
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+#else
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+    curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
     curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 10L);
     curl_easy_setopt(curl, CURLOPT_FAILONERROR, 1L); // an error page is not the zip
@@ -420,7 +425,7 @@ int dataset_download(const char *spec, const char *datasets_dir, char *root_out,
     release_signals(handlers);
 
     int sig = download_signal;
-    if (sig) {
+    if (sig && rc != 0) {
         yolo_error_clear();
         yolo_fail("downloading %s was interrupted by %s; nothing was left in %s. Run the command again to download it "
                   "afresh", shown, sig == SIGTERM ? "SIGTERM" : "SIGINT", datasets_dir);
@@ -443,5 +448,6 @@ int dataset_download(const char *spec, const char *datasets_dir, char *root_out,
                          datasets_dir);
     }
     fprintf(stderr, "Dataset download success (%.1fs), saved to %s\n", now_seconds() - start, root_out);
+    if (sig) raise(sig); // it came as the last file was placed: the dataset is whole, the signal still counts
     return 0;
 }
