@@ -1,11 +1,13 @@
-// The chart library: ticks and their labels, pixels of drawn lines where the data puts them, and
-// its errors.
+// The chart library and results.png: ticks and their labels, pixels of drawn lines where the data
+// puts them, the subplot layout Ultralytics uses for each task's results.csv columns, scipy's
+// gaussian_filter1d, and results_plot's files and errors.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "plot/chart.h"
+#include "plot/results_plot.h"
 #include "plot_check.h"
 #include "scratch.h"
 #include "test.h"
@@ -96,4 +98,118 @@ TEST(chart_refuses_an_impossible_size_and_an_unwritable_path) {
     Chart *c = chart_create(32, 32);
     EXPECT_FAILS_WITH(chart_save_png(c, "/nonexistent-folder/x.png"), "/nonexistent-folder/x.png");
     chart_destroy(c);
+}
+
+static const char *DETECT_COLUMNS[] = {
+    "epoch", "time", "train/box_loss", "train/cls_loss", "train/dfl_loss", "metrics/precision(B)", "metrics/recall(B)",
+    "metrics/mAP50(B)", "metrics/mAP50-95(B)", "val/box_loss", "val/cls_loss", "val/dfl_loss", "lr/pg0", "lr/pg1", "lr/pg2",
+};
+
+static const char *SEGMENT_COLUMNS[] = {
+    "epoch", "time", "train/box_loss", "train/seg_loss", "train/cls_loss", "train/dfl_loss", "metrics/precision(B)",
+    "metrics/recall(B)", "metrics/mAP50(B)", "metrics/mAP50-95(B)", "metrics/precision(M)", "metrics/recall(M)",
+    "metrics/mAP50(M)", "metrics/mAP50-95(M)", "val/box_loss", "val/seg_loss", "val/cls_loss", "val/dfl_loss", "lr/pg0",
+    "lr/pg1", "lr/pg2",
+};
+
+static const char *CLASSIFY_COLUMNS[] = {
+    "epoch", "time", "train/loss", "metrics/accuracy_top1", "metrics/accuracy_top5", "val/loss", "lr/pg0", "lr/pg1", "lr/pg2",
+};
+
+TEST(results_layout_matches_ultralytics_grids_per_task) {
+    int rows, cols, cell[64];
+    // Ultralytics' plot_results index lists for detect and segment.
+    EXPECT(results_layout(DETECT_COLUMNS, 15, &rows, &cols, cell) == 10);
+    const int detect[] = {2, 3, 4, 5, 6, 9, 10, 11, 7, 8};
+    EXPECT(rows == 2 && cols == 5 && !memcmp(cell, detect, sizeof detect));
+    EXPECT(results_layout(SEGMENT_COLUMNS, 21, &rows, &cols, cell) == 16);
+    const int segment[] = {2, 3, 4, 5, 6, 7, 10, 11, 14, 15, 16, 17, 8, 9, 12, 13};
+    EXPECT(rows == 2 && cols == 8 && !memcmp(cell, segment, sizeof segment));
+    // Classify: train above val, top-1 above top-5 (Ultralytics puts both losses on top; the same
+    // four plots).
+    EXPECT(results_layout(CLASSIFY_COLUMNS, 9, &rows, &cols, cell) == 4);
+    const int classify[] = {2, 3, 5, 4};
+    EXPECT(rows == 2 && cols == 2 && !memcmp(cell, classify, sizeof classify));
+    // Unknown columns still get a grid; an odd count leaves one cell empty.
+    const char *odd[] = {"epoch", "a", "b", "c"};
+    EXPECT(results_layout(odd, 4, &rows, &cols, cell) == 3);
+    EXPECT(rows == 2 && cols == 2 && cell[0] == 1 && cell[1] == 2 && cell[2] == 3 && cell[3] == -1);
+    const char *none[] = {"epoch", "time", "lr/pg0"};
+    EXPECT(results_layout(none, 3, &rows, &cols, cell) == 0);
+}
+
+// scipy's Gaussian kernel at sigma 3: exp(-k^2 / 18) over |k| <= 12 (truncate 4), normalised.
+static double kernel(int k) {
+    double sum = 0.0;
+    for (int j = -12; j <= 12; j++) sum += exp(-(double)(j * j) / 18.0);
+    return abs(k) > 12 ? 0.0 : exp(-(double)(k * k) / 18.0) / sum;
+}
+
+TEST(results_smoothing_is_scipy_gaussian_filter1d) {
+    // An impulse far from the ends comes out as the kernel itself.
+    double y[41] = {0}, out[41];
+    y[20] = 1.0;
+    results_gaussian_smooth(y, 41, 3.0, out);
+    for (int i = 0; i < 41; i++) EXPECT_NEAR(out[i], kernel(i - 20), 1e-15);
+    // A constant stays constant, with reflection at both ends.
+    double flat[7] = {3.5, 3.5, 3.5, 3.5, 3.5, 3.5, 3.5}, flat_out[7];
+    results_gaussian_smooth(flat, 7, 3.0, flat_out);
+    for (int i = 0; i < 7; i++) EXPECT_NEAR(flat_out[i], 3.5, 1e-12);
+    // Two points, shorter than the kernel: 'reflect' repeats 1 0 | 0 1 | 1 0 | ..., so the value at
+    // index 0 sums the kernel where k mod 4 is 0 or 3.
+    double two[2] = {1.0, 0.0}, two_out[2], want = 0.0;
+    for (int k = -12; k <= 12; k++) want += ((k % 4 + 4) % 4 == 0 || (k % 4 + 4) % 4 == 3) ? kernel(k) : 0.0;
+    results_gaussian_smooth(two, 2, 3.0, two_out);
+    EXPECT_NEAR(two_out[0], want, 1e-15);
+    // One epoch: the value itself.
+    double one = 0.7, one_out;
+    results_gaussian_smooth(&one, 1, 3.0, &one_out);
+    EXPECT_NEAR(one_out, 0.7, 1e-15);
+}
+
+static void write_file(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+TEST(results_plot_draws_every_column_of_a_detect_or_classify_csv) {
+    char dir[256], csv[512], png[512];
+    if (!scratch_make(dir, sizeof dir, "results")) return;
+    snprintf(csv, sizeof csv, "%s/results.csv", dir);
+    snprintf(png, sizeof png, "%s/results.png", dir);
+    write_file(csv, "epoch,time,train/box_loss,train/cls_loss,train/dfl_loss,metrics/precision(B),metrics/recall(B),"
+                    "metrics/mAP50(B),metrics/mAP50-95(B),val/box_loss,val/cls_loss,val/dfl_loss,lr/pg0,lr/pg1,lr/pg2\n"
+                    "1,2.5,1.9,3.2,1.4,0.1,0.2,0.05,0.02,1.8,3.0,1.3,0.01,0.01,0.01\n"
+                    "2,5.1,1.7,2.6,1.3,0.3,0.4,0.2,0.1,1.6,2.5,1.2,0.01,0.01,0.01\n"
+                    "3,7.6,1.5,2.1,1.2,0.5,0.5,0.4,0.2,1.5,2.0,1.1,0.01,0.01,0.01\n"
+                    "4,10.2,1.4,1.8"); // a row cut short by a crash: skipped
+    EXPECT_OK(results_plot(csv, png));
+    Image img;
+    if (plot_check_png(png, 5 * RESULTS_CELL_W + 2 * RESULTS_MARGIN, 2 * RESULTS_CELL_H + 2 * RESULTS_MARGIN, &img)) {
+        EXPECT(plot_check_spread(&img) > 5.0);
+        // The values (blue, with dots) and the smoothed line (orange) in each of the 10 cells.
+        EXPECT(plot_check_count(&img, CHART_TAB10[0], 10) > 10 * 100);
+        EXPECT(plot_check_count(&img, CHART_TAB10[1], 10) > 10 * 30);
+        image_free(&img);
+    }
+    write_file(csv, "epoch,time,train/loss,metrics/accuracy_top1,metrics/accuracy_top5,val/loss,lr/pg0,lr/pg1,lr/pg2\n"
+                    "1,1.0,2.3,0.2,0.6,2.2,0.01,0.01,0.01\n");
+    EXPECT_OK(results_plot_dir(dir));
+    if (plot_check_png(png, 2 * RESULTS_CELL_W + 2 * RESULTS_MARGIN, 2 * RESULTS_CELL_H + 2 * RESULTS_MARGIN, &img)) {
+        EXPECT(plot_check_count(&img, CHART_TAB10[0], 10) > 4 * 20);
+        image_free(&img);
+    }
+    // Bad inputs name the file and leave the previous picture in place.
+    write_file(csv, "epoch,time,lr/pg0\n1,1.0,0.01\n");
+    EXPECT_FAILS_WITH(results_plot(csv, png), "no loss or metric columns");
+    write_file(csv, "epoch,time,train/loss\n");
+    EXPECT_FAILS_WITH(results_plot(csv, png), "has no complete rows");
+    if (plot_check_png(png, 2 * RESULTS_CELL_W + 2 * RESULTS_MARGIN, 2 * RESULTS_CELL_H + 2 * RESULTS_MARGIN, &img))
+        image_free(&img);
+    snprintf(csv, sizeof csv, "%s/missing.csv", dir);
+    EXPECT_FAILS_WITH(results_plot(csv, png), "missing.csv");
+    scratch_remove(dir);
 }
