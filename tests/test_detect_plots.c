@@ -1,12 +1,18 @@
-// What the detect validation's plots show: the confusion matrix on hand-made cases and against
-// Ultralytics' ConfusionMatrix on the 20 images of tests/fixtures/detect-metrics.json, and the
-// curves of ap_per_class against the fixture's samples of them.
+// The detect validation's plots: the confusion matrix on hand-made cases and against Ultralytics'
+// ConfusionMatrix on the 20 images of tests/fixtures/detect-metrics.json, the curves of
+// ap_per_class against the fixture's samples of them, and the PNG files drawn from both (sizes,
+// the bold 'all classes' line, the heat map's cell colours).
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "plot/confusion_plot.h"
+#include "plot/curves.h"
+#include "plot_check.h"
+#include "scratch.h"
 #include "tasks/detect/confusion.h"
+#include "tasks/detect/plots.h"
 #include "test.h"
 
 static const char *FIXTURE = "tests/fixtures/detect-metrics.json";
@@ -204,6 +210,68 @@ TEST(detect_curves_match_ultralytics_ap_per_class) {
             if (f.s.has_pr[k]) with_pr[n_pr++] = k;
         EXPECT(n_pr == cJSON_GetArraySize(item(c, "prec_values")));
         check_rows("PR", item(c, "prec_values"), with_pr, n_pr, f.s.pr_curve, points);
+        // The legends' 'all classes' value and where it is.
+        double all[DET_CURVE_POINTS], best, x;
+        const double *curves[3] = {f.s.f1_curve, f.s.p_curve, f.s.r_curve};
+        const char *keys[3] = {"f1_all", "p_all", "r_all"};
+        for (int i = 0; i < 3; i++) {
+            detect_curve_all(&f.s, curves[i], all, &best, &x);
+            EXPECT_NEAR(best, cJSON_GetNumberValue(item(item(c, keys[i]), "best")), 1e-9);
+            EXPECT_NEAR(x, cJSON_GetNumberValue(item(item(c, keys[i]), "at")), 1e-12);
+        }
     }
+    fed_free(&f);
+}
+
+TEST(detect_plots_write_legible_curve_and_confusion_files) {
+    char dir[256], path[512];
+    Fed f = fed_fixture();
+    if (!f.ok || !scratch_make(dir, sizeof dir, "detect-plots")) {
+        fed_free(&f);
+        return;
+    }
+    char *names[] = {"circle", "triangle", "square", "hexagon", "star"};
+    EXPECT_OK(detect_plot_curves(dir, "", &f.s, names));
+    EXPECT_OK(detect_plot_confusion(dir, &f.cm, names));
+    static const char *curves[] = {"PR_curve.png", "F1_curve.png", "P_curve.png", "R_curve.png"};
+    Image img;
+    for (int i = 0; i < 4; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, curves[i]);
+        if (!plot_check_png(path, CURVE_PLOT_W, CURVE_PLOT_H, &img)) continue;
+        // The bold blue line across the plot, and the first class's thin line.
+        const int blue = plot_check_count(&img, CHART_BLUE, 16);
+        if (blue < 2000) test_fail(__FILE__, __LINE__, "%s: %d pixels of the bold line", curves[i], blue);
+        EXPECT(plot_check_count(&img, CHART_TAB10[0], 16) > 100);
+        EXPECT(plot_check_spread(&img) > 5.0);
+        image_free(&img);
+    }
+    // Heat map cells: each count's colour from 'Blues' scaled to the largest value; zeros white.
+    const char *labels[] = {"circle", "triangle", "square", "hexagon", "star", "background"};
+    const int n = f.cm.nc + 1;
+    ConfusionGeometry g;
+    confusion_plot_geometry(n, labels, &g);
+    for (int normalize = 0; normalize <= 1; normalize++) {
+        snprintf(path, sizeof path, "%s/confusion_matrix%s.png", dir, normalize ? "_normalized" : "");
+        if (!plot_check_png(path, g.width, g.height, &img)) continue;
+        double v[36], vmax = 0.0;
+        for (int j = 0; j < n; j++) {
+            double sum = 0.0;
+            for (int i = 0; i < n; i++) sum += cell(&f.cm, i, j);
+            for (int i = 0; i < n; i++) {
+                v[i * n + j] = normalize ? cell(&f.cm, i, j) / (sum + 1e-9) : cell(&f.cm, i, j);
+                if (v[i * n + j] > vmax) vmax = v[i * n + j];
+            }
+        }
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++) {
+                // A corner of the cell, clear of the number written in its middle.
+                const double x = g.x + j * g.cell + 4.0, y = g.y + i * g.cell + 4.0;
+                const ChartColor want = v[i * n + j] < 0.005 ? (ChartColor){1, 1, 1} : confusion_blues(v[i * n + j] / vmax);
+                if (!plot_check_pixel(&img, x, y, want, 3))
+                    test_fail(__FILE__, __LINE__, "%s: cell (%d, %d) is not the colour of %g", path, i, j, v[i * n + j]);
+            }
+        image_free(&img);
+    }
+    scratch_remove(dir);
     fed_free(&f);
 }
