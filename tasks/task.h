@@ -35,6 +35,10 @@ typedef struct {
     int (*validate_batch)(void *state, Graph *g, const Model *m, const Batch *b);
     int (*validate_finish)(void *state, double *metrics, double *fitness, bool print_table);
     void (*validator_destroy)(void *state);
+    // Optional (NULL: the task has none): the plots of the last finished validation (confusion
+    // matrix, metric curves) written into dir. The trainer calls it when training stops (after the
+    // last validation) with plots=True; a validator made with plots=False may write nothing.
+    int (*write_plots)(void *state, const char *dir);
 } TaskImpl;
 
 // The implementation of a task, or NULL when it is not built yet.

@@ -8,6 +8,11 @@ tasks/detect/metrics.c.
   box_iou and match_predictions) and get_stats (ap_per_class, DetMetrics); the file keeps the boxes
   as the validator saw them, the per-image TP matrices, per-class AP at the 10 IoU thresholds,
   P, R, mAP50, mAP50-95, fitness and the per-class image and instance counts.
+  The same images also go through ConfusionMatrix.process_batch as the validator calls it with
+  plots=True (conf 0.25 at the default val conf, IoU 0.45): "confusion" keeps the matrix. "curves"
+  keeps ap_per_class's P, R and F1 curves, its prec_values (the PR plot's rows) at a few points of
+  x = linspace(0, 1, 1000), and the best value and its x of the smoothed mean that the F1, P and R
+  plots print in their legends.
 - "nms": two images of raw decoded predictions ([anchors][4 + nc]: xywh, class scores) and
   ops.non_max_suppression's output for several option sets. Scores are multiples of 1/64 and boxes
   cluster, so equal scores meet overlapping boxes: which of two tied boxes survives depends on how
@@ -34,12 +39,15 @@ import torch  # noqa: E402
 import ultralytics  # noqa: E402
 from ultralytics.models.yolo.detect import DetectionValidator  # noqa: E402
 from ultralytics.utils import ops  # noqa: E402
+from ultralytics.utils.metrics import ConfusionMatrix, smooth  # noqa: E402
 
 OUT = ROOT / "tests" / "fixtures" / "detect-metrics.json"
 SEED = 20240611
 
 METRIC_IMAGES = 20
 METRIC_NC = 5  # class 4 is only ever predicted, class 3 only ever labelled
+# Where the curves are sampled: both ends, around the middle, and points between.
+CURVE_POINTS = [0, 1, 137, 250, 499, 500, 613, 750, 900, 998, 999]
 NMS_ANCHORS = 256
 NMS_NC = 3
 
@@ -120,6 +128,8 @@ def metrics_fixture(rng):
     v.stats = dict(tp=[], conf=[], pred_cls=[], target_cls=[], target_img=[])
     v.metrics.names = {i: f"class{i}" for i in range(METRIC_NC)}
 
+    # As DetectionValidator.init_metrics makes it: the default val conf (None, then 0.001) becomes 0.25.
+    cm = ConfusionMatrix(nc=METRIC_NC, conf=v.args.conf)
     used_conf, images = set(), []
     for index in range(METRIC_IMAGES):
         (h, w), gt, gt_cls, dets = metric_image(rng, index, used_conf)
@@ -141,6 +151,12 @@ def metrics_fixture(rng):
         predn = v._prepare_pred(pred, pbatch)
         n_before = len(v.stats["tp"])
         v.update_metrics([pred.clone()], batch)
+        # update_metrics' own calls when plots=True: no detections (with labels) or all of them.
+        if len(pred) == 0:
+            if len(pbatch["cls"]):
+                cm.process_batch(detections=None, gt_bboxes=pbatch["bbox"], gt_cls=pbatch["cls"])
+        else:
+            cm.process_batch(predn, pbatch["bbox"], pbatch["cls"])
         tp = v.stats["tp"][-1].numpy() if len(v.stats["tp"]) > n_before else np.zeros((len(dets), 10), bool)
         assert tp.shape == (len(dets), 10)
         images.append(
@@ -160,6 +176,14 @@ def metrics_fixture(rng):
     # Inside the tie image, both GTs reach the detection at every threshold up to 0.90; the second
     # GT (index 1) won: numpy's argsort (insertion sort below 17 elements, so stable) then [::-1].
     assert images[3]["tp"] == [0b0111111111, 0]
+    assert cm.conf == 0.25
+
+    def sampled(rows):
+        return [[float(row[q]) for q in CURVE_POINTS] for row in np.asarray(rows)]
+
+    def best(curves):
+        y = smooth(np.asarray(curves).mean(0), 0.1)
+        return {"best": float(y.max()), "at": float(box.px[y.argmax()])}
 
     return {
         "nc": METRIC_NC,
@@ -176,6 +200,19 @@ def metrics_fixture(rng):
         "map50": float(results["metrics/mAP50(B)"]),
         "map50_95": float(results["metrics/mAP50-95(B)"]),
         "fitness": float(results["fitness"]),
+        "confusion": {"conf": float(cm.conf), "iou": float(cm.iou_thres), "matrix": cm.matrix.astype(int).tolist()},
+        "curves": {
+            "points": CURVE_POINTS,
+            "x": [float(box.px[q]) for q in CURVE_POINTS],
+            "classes": box.ap_class_index.tolist(),  # the rows of p, r and f1
+            "p": sampled(box.p_curve),
+            "r": sampled(box.r_curve),
+            "f1": sampled(box.f1_curve),
+            "prec_values": sampled(box.prec_values),  # one row per class with labels and detections
+            "f1_all": best(box.f1_curve),
+            "p_all": best(box.p_curve),
+            "r_all": best(box.r_curve),
+        },
     }
 
 

@@ -21,6 +21,7 @@
 #include "engine/results.h"
 #include "engine/run_dir.h"
 #include "io/atomic_file.h"
+#include "plot/results_plot.h"
 #include "tasks/task.h"
 #include "yolo/version.h"
 
@@ -395,7 +396,9 @@ static int loop(Run *r) {
         }
         elapsed = r->elapsed_before + now_seconds() - r->start;
         TRY(log_epoch(r, epoch, elapsed, r->epoch_losses, metrics, val_losses));
+        if (o->plots && results_plot_dir(r->run_dir) != 0) chart_warn("results.png");
         bool stop = last || (o->patience > 0 && r->stale >= o->patience);
+        if (stop && o->plots && t->write_plots && t->write_plots(r->validator, r->run_dir) != 0) chart_warn("validation plots");
         TRY(save_checkpoints(r, epoch + 1, 0, best, stop, elapsed));
         if (!stop && epoch + 1 == o->stop_after_epoch) interrupt_signal = SIGINT;
         // A signal during validation stops here, at the epoch end just saved.

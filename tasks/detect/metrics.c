@@ -12,7 +12,7 @@
 #include "tasks/detect/metrics.h"
 
 enum {
-    CURVE_POINTS = 1000, // x = linspace(0, 1, 1000) of the P, R and F1 curves
+    CURVE_POINTS = DET_CURVE_POINTS, // x = linspace(0, 1, 1000) of the P, R and F1 curves
     AP_POINTS = 101,     // COCO's 101-point interpolation
     // smooth(y, 0.1): nf = round(1000 * 0.1 * 2) // 2 + 1 taps, nf // 2 of padding on each side.
     SMOOTH_TAPS = 101,
@@ -97,7 +97,7 @@ const uint16_t *det_metrics_tp(const DetMetrics *m, int *count) {
 }
 
 // ultralytics.utils.metrics.box_iou in float32, GT first: inter / (area_gt + area_det - inter + eps).
-static float box_iou(const float *g, const float *d) {
+float det_box_iou(const float *g, const float *d) {
     const float w = (g[2] < d[2] ? g[2] : d[2]) - (g[0] > d[0] ? g[0] : d[0]);
     const float h = (g[3] < d[3] ? g[3] : d[3]) - (g[1] > d[1] ? g[1] : d[1]);
     const float inter = (w > 0.0f ? w : 0.0f) * (h > 0.0f ? h : 0.0f);
@@ -122,7 +122,7 @@ static void match_image(DetMetrics *m, const Detection *dets, int n_dets, const 
         float best_iou = 0.0f;
         for (int g = 0; g < n_gt; g++) {
             if (gt_cls[g] != dets[d].cls) continue; // iou * correct_class
-            const float iou = box_iou(gt_boxes + 4 * g, dets[d].box);
+            const float iou = det_box_iou(gt_boxes + 4 * g, dets[d].box);
             if (best < 0 || iou >= best_iou) best = g, best_iou = iou;
         }
         uint16_t bits = 0;
@@ -251,7 +251,6 @@ typedef struct {
     int *start;             // [nc + 1]: class c occupies order[start[c] .. start[c + 1])
     double *neg_conf;       // -conf of one class (np.interp needs increasing xp)
     double *mrec, *mpre;    // [n_p + 2] for compute_ap
-    double *p_curve, *r_curve; // [nc][1000]
     int *with_labels;          // the classes with labels (Ultralytics' ap_class_index)
     double *scratch;           // [nc][10], for the means
 } Work;
@@ -262,8 +261,6 @@ static void work_free(Work *w) {
     free(w->neg_conf);
     free(w->mrec);
     free(w->mpre);
-    free(w->p_curve);
-    free(w->r_curve);
     free(w->with_labels);
     free(w->scratch);
 }
@@ -295,9 +292,9 @@ static int rank_by_class(const DetMetrics *m, Work *w, int *max_per_class) {
     return 0;
 }
 
-// One class with labels and detections: AP at every threshold, and the P and R curves (at
-// threshold 0.50) over 1000 confidences.
-static void class_ap(const DetMetrics *m, Work *w, int c, double *ap, double *p_curve, double *r_curve) {
+// One class with labels and detections: AP at every threshold, and at threshold 0.50 the P and R
+// curves over 1000 confidences and the precision envelope over 1000 recalls.
+static void class_ap(const DetMetrics *m, Work *w, int c, double *ap, double *p_curve, double *r_curve, double *pr_curve) {
     const int *idx = w->order + w->start[c];
     const size_t n_p = (size_t)(w->start[c + 1] - w->start[c]);
     const double n_l = (double)m->instances[c] + 1e-16; // recall = tpc / (n_l + eps)
@@ -322,28 +319,38 @@ static void class_ap(const DetMetrics *m, Work *w, int c, double *ap, double *p_
         w->mrec[0] = 0.0, w->mrec[n_p + 1] = 1.0;
         w->mpre[0] = 1.0, w->mpre[n_p + 1] = 0.0;
         ap[t] = compute_ap(w->mrec, w->mpre, n_p);
+        // np.interp(x, mrec, mpre) with compute_ap's envelope (Ultralytics' prec_values row).
+        for (int q = 0; t == 0 && q < CURVE_POINTS; q++)
+            pr_curve[q] = np_interp(linspace01(q, CURVE_POINTS), w->mrec, w->mpre, n_p + 2, w->mpre[0], w->mpre[n_p + 1]);
     }
 }
 
-// smooth(mean F1, 0.1).argmax(): the mean F1 padded with 50 copies of its end values on each
-// side, a 101-tap box filter (np.convolve 'valid'), the first maximum. numpy's convolve sums each
-// window with a BLAS dot product whose order depends on the BLAS; this sums in index order, so
-// two windows equal to within an ulp could pick a different index than a given numpy install.
-static int best_f1_index(const double *f1) {
+// smooth(y, 0.1): y padded with 50 copies of its end values on each side, a 101-tap box filter
+// (np.convolve 'valid'). numpy's convolve sums each window with a BLAS dot product whose order
+// depends on the BLAS; this sums in index order, so two windows equal to within an ulp could
+// compare the other way than in a given numpy install.
+void det_curve_smooth(const double *y, double *out) {
     double padded[CURVE_POINTS + 2 * SMOOTH_PAD];
     for (int i = 0; i < SMOOTH_PAD; i++) {
-        padded[i] = f1[0];
-        padded[SMOOTH_PAD + CURVE_POINTS + i] = f1[CURVE_POINTS - 1];
+        padded[i] = y[0];
+        padded[SMOOTH_PAD + CURVE_POINTS + i] = y[CURVE_POINTS - 1];
     }
-    memcpy(padded + SMOOTH_PAD, f1, CURVE_POINTS * sizeof *f1);
+    memcpy(padded + SMOOTH_PAD, y, CURVE_POINTS * sizeof *y);
     const double tap = 1.0 / SMOOTH_TAPS; // np.ones(nf) / nf
-    int best = 0;
-    double best_value = 0.0;
     for (int i = 0; i < CURVE_POINTS; i++) {
         double s = 0.0;
         for (int k = 0; k < SMOOTH_TAPS; k++) s += padded[i + k] * tap;
-        if (i == 0 || s > best_value) best = i, best_value = s;
+        out[i] = s;
     }
+}
+
+// smooth(mean F1, 0.1).argmax(): the first maximum.
+static int best_f1_index(const double *f1) {
+    double smoothed[CURVE_POINTS];
+    det_curve_smooth(f1, smoothed);
+    int best = 0;
+    for (int i = 1; i < CURVE_POINTS; i++)
+        if (smoothed[i] > smoothed[best]) best = i;
     return best;
 }
 
@@ -356,7 +363,13 @@ static int alloc_summary(DetSummary *s, int nc) {
     s->ap50 = calloc(n, sizeof *s->ap50);
     s->ap = calloc(n, sizeof *s->ap);
     s->ap_iou = calloc(n * IOU_THRESHOLDS, sizeof *s->ap_iou);
-    if (!s->images || !s->instances || !s->p || !s->r || !s->ap50 || !s->ap || !s->ap_iou)
+    s->p_curve = calloc(n * CURVE_POINTS, sizeof *s->p_curve);
+    s->r_curve = calloc(n * CURVE_POINTS, sizeof *s->r_curve);
+    s->f1_curve = calloc(n * CURVE_POINTS, sizeof *s->f1_curve);
+    s->pr_curve = calloc(n * CURVE_POINTS, sizeof *s->pr_curve);
+    s->has_pr = calloc(n, sizeof *s->has_pr);
+    if (!s->images || !s->instances || !s->p || !s->r || !s->ap50 || !s->ap || !s->ap_iou || !s->p_curve ||
+        !s->r_curve || !s->f1_curve || !s->pr_curve || !s->has_pr)
         return yolo_fail("out of memory summarising the metrics of %d classes", nc);
     return 0;
 }
@@ -388,9 +401,7 @@ static int summarize(const DetMetrics *m, DetSummary *s, Work *w) {
     w->neg_conf = malloc(np2 * sizeof *w->neg_conf);
     w->mrec = malloc(np2 * sizeof *w->mrec);
     w->mpre = malloc(np2 * sizeof *w->mpre);
-    w->p_curve = calloc(nc * CURVE_POINTS, sizeof *w->p_curve);
-    w->r_curve = calloc(nc * CURVE_POINTS, sizeof *w->r_curve);
-    if (!w->with_labels || !w->scratch || !w->neg_conf || !w->mrec || !w->mpre || !w->p_curve || !w->r_curve)
+    if (!w->with_labels || !w->scratch || !w->neg_conf || !w->mrec || !w->mpre)
         return yolo_fail("out of memory summarising the metrics of %d classes", m->nc);
 
     int nu = 0;
@@ -402,7 +413,9 @@ static int summarize(const DetMetrics *m, DetSummary *s, Work *w) {
         // A class without detections keeps AP 0 and P, R and F1 curves of 0.
         if (w->start[c + 1] == w->start[c]) continue;
         double *ap = s->ap_iou + (size_t)c * IOU_THRESHOLDS;
-        class_ap(m, w, c, ap, w->p_curve + (size_t)c * CURVE_POINTS, w->r_curve + (size_t)c * CURVE_POINTS);
+        const size_t row = (size_t)c * CURVE_POINTS;
+        class_ap(m, w, c, ap, s->p_curve + row, s->r_curve + row, s->pr_curve + row);
+        s->has_pr[c] = 1;
         s->ap50[c] = ap[0];
         s->ap[c] = np_sum(ap, IOU_THRESHOLDS) / IOU_THRESHOLDS; // all_ap.mean(1)
     }
@@ -413,17 +426,18 @@ static int summarize(const DetMetrics *m, DetSummary *s, Work *w) {
     for (int q = 0; q < CURVE_POINTS; q++) {
         double sum = 0.0;
         for (int u = 0; u < nu; u++) {
-            const double p = w->p_curve[(size_t)w->with_labels[u] * CURVE_POINTS + (size_t)q];
-            const double r = w->r_curve[(size_t)w->with_labels[u] * CURVE_POINTS + (size_t)q];
-            sum += 2 * p * r / (p + r + 1e-16);
+            const size_t at = (size_t)w->with_labels[u] * CURVE_POINTS + (size_t)q;
+            const double p = s->p_curve[at], r = s->r_curve[at];
+            s->f1_curve[at] = 2 * p * r / (p + r + 1e-16);
+            sum += s->f1_curve[at];
         }
         f1[q] = sum / nu;
     }
     const int i = best_f1_index(f1);
     for (int u = 0; u < nu; u++) {
         const size_t c = (size_t)w->with_labels[u];
-        s->p[c] = w->p_curve[c * CURVE_POINTS + (size_t)i];
-        s->r[c] = w->r_curve[c * CURVE_POINTS + (size_t)i];
+        s->p[c] = s->p_curve[c * CURVE_POINTS + (size_t)i];
+        s->r[c] = s->r_curve[c * CURVE_POINTS + (size_t)i];
     }
     summary_means(s, w->with_labels, nu, w->scratch);
     return 0;
@@ -448,5 +462,10 @@ void det_summary_free(DetSummary *s) {
     free(s->ap50);
     free(s->ap);
     free(s->ap_iou);
+    free(s->p_curve);
+    free(s->r_curve);
+    free(s->f1_curve);
+    free(s->pr_curve);
+    free(s->has_pr);
     memset(s, 0, sizeof *s);
 }

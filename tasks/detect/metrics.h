@@ -11,7 +11,8 @@
 #include <stdint.h>
 
 // The thresholds are 0.50, 0.55, ..., 0.95 as float32 (torch.linspace(0.5, 0.95, 10)).
-enum { IOU_THRESHOLDS = 10 };
+// The curves are sampled at DET_CURVE_POINTS values of np.linspace(0, 1, 1000).
+enum { IOU_THRESHOLDS = 10, DET_CURVE_POINTS = 1000 };
 
 typedef struct {
     float box[4]; // x1, y1, x2, y2
@@ -42,6 +43,9 @@ typedef struct {
 size_t nms_scratch_bytes(int anchors, int nc);
 int nms(const float *decoded, int anchors, int nc, const NmsOptions *opt, void *scratch, Detection *out);
 
+// ultralytics.utils.metrics.box_iou in float32 of two xyxy boxes, the label first.
+float det_box_iou(const float *gt, const float *det);
+
 // Accumulates matched detections over a validation run, then computes the metrics.
 typedef struct DetMetrics DetMetrics;
 
@@ -67,10 +71,22 @@ typedef struct {
     // no detections does, with zeros).
     int *images, *instances;
     double *p, *r, *ap50, *ap, *ap_iou;
+    // The curves of ap_per_class at IoU 0.50, per class [nc][DET_CURVE_POINTS], x the k-th point of
+    // np.linspace(0, 1, 1000): precision, recall and F1 at confidence x (p_curve, r_curve,
+    // f1_curve; zeros for a class without detections), and precision at recall x from the
+    // envelope AP integrates (pr_curve, Ultralytics' prec_values; has_pr[c] says whether the class
+    // has one: only classes with labels and detections do).
+    double *p_curve, *r_curve, *f1_curve, *pr_curve;
+    unsigned char *has_pr;
 } DetSummary;
 
 // Fills out (its arrays allocated here; free with det_summary_free). -1 when out of memory.
 int det_metrics_summarize(const DetMetrics *m, DetSummary *out);
 void det_summary_free(DetSummary *s);
+
+// Ultralytics' smooth(y, 0.1) of a DET_CURVE_POINTS curve: a 101-tap box filter over y padded
+// with its end values. Picks P and R (at the maximum of the smoothed mean F1) and the 'all
+// classes' lines of the curve plots.
+void det_curve_smooth(const double *y, double *out);
 
 #endif

@@ -7,6 +7,7 @@
 #include "tasks/detect/decode.h"
 #include "tasks/detect/loss.h"
 #include "tasks/detect/metrics.h"
+#include "tasks/detect/plots.h"
 #include "tasks/task.h"
 
 static void head_tensors(Graph *g, const Model *m, const Tensor **outs, Tensor **grads) {
@@ -50,6 +51,11 @@ typedef struct {
     float *gt_boxes;
     int *gt_cls;
     int anchors_cap, gt_cap;
+    // plots=True: the confusion matrix of the pass under way, and what the last finished pass
+    // leaves for write_plots (its matrix and its summary with the curves).
+    bool plots, have_last;
+    ConfusionMatrix cm, last_cm;
+    DetSummary last;
 } Validator;
 
 static void *validator_create(const Model *m, const DatasetConfig *cfg, const DatasetSplit *split, const TrainOptions *o) {
@@ -61,7 +67,11 @@ static void *validator_create(const Model *m, const DatasetConfig *cfg, const Da
     v->nc = m->nc;
     v->nms = (NmsOptions){.conf = o->conf, .iou = o->iou, .max_det = o->max_det, .multi_label = m->nc > 1};
     v->dets = malloc(sizeof *v->dets * (size_t)(o->max_det > 0 ? o->max_det : 1));
-    if (!v->metrics || !v->dets) {
+    v->plots = o->plots;
+    if (!v->metrics || !v->dets ||
+        (v->plots && (confusion_init(&v->cm, m->nc, o->conf) != 0 || confusion_init(&v->last_cm, m->nc, o->conf) != 0))) {
+        confusion_free(&v->cm);
+        confusion_free(&v->last_cm);
         det_metrics_destroy(v->metrics);
         free(v->dets);
         free(v);
@@ -131,6 +141,7 @@ static int validate_batch(void *state, Graph *g, const Model *m, const Batch *b)
             v->gt_cls[n_gt++] = (int)r[1];
         }
         TRY(det_metrics_add(v->metrics, v->dets, n, v->gt_boxes, v->gt_cls, n_gt));
+        if (v->plots) TRY(confusion_add(&v->cm, v->dets, n, v->gt_boxes, v->gt_cls, n_gt));
     }
     return 0;
 }
@@ -156,21 +167,45 @@ static int validate_finish(void *state, double *metrics, double *fitness, bool t
     det_metrics_destroy(v->metrics);
     v->metrics = det_metrics_create(v->nc);
     TRY(rc);
-    if (!v->metrics) return yolo_fail("out of memory for detection metrics");
+    if (!v->metrics) {
+        det_summary_free(&s);
+        return yolo_fail("out of memory for detection metrics");
+    }
     metrics[0] = s.precision;
     metrics[1] = s.recall;
     metrics[2] = s.map50;
     metrics[3] = s.map50_95;
     *fitness = s.fitness;
     print_table(v, &s, table);
-    det_summary_free(&s);
+    if (!v->plots) {
+        det_summary_free(&s);
+        return 0;
+    }
+    // Kept for write_plots; the matrices swap so the next pass starts from zeros.
+    det_summary_free(&v->last);
+    v->last = s;
+    v->have_last = true;
+    ConfusionMatrix done = v->cm;
+    v->cm = v->last_cm;
+    v->last_cm = done;
+    confusion_reset(&v->cm);
     return 0;
+}
+
+static int write_plots(void *state, const char *dir) {
+    Validator *v = state;
+    if (!v->have_last) return 0; // plots=False, or no validation finished yet
+    TRY(detect_plot_confusion(dir, &v->last_cm, v->names));
+    return detect_plot_curves(dir, "", &v->last, v->names);
 }
 
 static void validator_destroy(void *state) {
     Validator *v = state;
     if (!v) return;
     det_metrics_destroy(v->metrics);
+    det_summary_free(&v->last);
+    confusion_free(&v->cm);
+    confusion_free(&v->last_cm);
     free(v->decoded);
     free(v->scratch);
     free(v->dets);
@@ -192,4 +227,5 @@ const TaskImpl DETECT_TASK = {
     .validate_batch = validate_batch,
     .validate_finish = validate_finish,
     .validator_destroy = validator_destroy,
+    .write_plots = write_plots,
 };

@@ -90,6 +90,18 @@ header='epoch,time,train/box_loss,train/cls_loss,train/dfl_loss,metrics/precisio
 check "results.csv has the detect columns and 2 rows" test "$(head -n 1 runs/detect/train/results.csv)" = "$header" -a "$(wc -l <runs/detect/train/results.csv)" -eq 3
 check "the run folder has args.yaml and the checkpoints" test -s runs/detect/train/args.yaml -a -s runs/detect/train/weights/last.ckpt -a -s runs/detect/train/weights/best.ckpt
 check "args.yaml records the arguments" grep -q '^epochs: 2$' runs/detect/train/args.yaml
+# Plots (plots=True by default): results.png after every epoch, the final validation's confusion
+# matrices and curves; png_size reads a PNG's width and height from its IHDR chunk.
+png_size() {
+  [ "$(head -c 8 "$1" 2>/dev/null | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || return 0
+  local b
+  read -ra b <<<"$(od -An -tu1 -j16 -N8 "$1")"
+  echo "$(((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]))x$(((b[4] << 24) | (b[5] << 16) | (b[6] << 8) | b[7]))"
+}
+check "results.png is a 1570x740 PNG" test "$(png_size runs/detect/train/results.png)" = 1570x740
+check "confusion_matrix.png is a 947x829 PNG" test "$(png_size runs/detect/train/confusion_matrix.png)" = 947x829
+check "confusion_matrix_normalized.png is a 947x829 PNG" test "$(png_size runs/detect/train/confusion_matrix_normalized.png)" = 947x829
+check "PR, F1, P and R curves are 1350x900 PNGs" test "$(for c in PR F1 P R; do png_size runs/detect/train/${c}_curve.png; done | sort -u)" = 1350x900
 
 # Python interop: Python's safetensors opens the checkpoint and reads its tensors and metadata
 # (tests/interop/read_checkpoint.py). tests/interop/python.sh finds or makes (once, cached in
@@ -177,6 +189,9 @@ expect "resume refuses a changed dataset" 1 "the training images or labels of sh
   detect train resume model=runs/detect/sig/weights/last.ckpt
 cp label.bak $label
 
+expect "plots=False trains without drawing" 0 "1 epochs completed" -- \
+  detect train data=shapes8.yaml epochs=1 imgsz=64 batch=4 workers=0 plots=False name=noplots
+check "plots=False writes no PNG" test -f runs/detect/noplots/results.csv -a -z "$(ls runs/detect/noplots/*.png 2>/dev/null)"
 # Datasets from the network, against a local HTTP server.
 . "$here/download.sh"
 cd - >/dev/null || exit 1
