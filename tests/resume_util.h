@@ -4,6 +4,7 @@
 #define YOLO_TESTS_RESUME_UTIL_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "engine/trainer.h"
 
@@ -23,5 +24,9 @@ bool copy_file(const char *from, const char *to);
 
 // "<dir>/runs/train/weights" created (a run folder to put a copied checkpoint in).
 bool make_run_folder(const char *dir);
+
+// A digest of every file under dir (paths relative to dir, and contents), to show that a refused
+// command changed nothing on disk; *files counts them.
+uint64_t folder_digest(const char *dir, int *files);
 
 #endif
