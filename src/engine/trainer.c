@@ -222,6 +222,7 @@ static int train_epoch(Run *r, int epoch) {
         snprintf(text + used, sizeof text - (size_t)used, " %9d %6d", b.n_targets, b.w);
         progress_update(&p, text, k + 1, now_seconds());
         if (++r->batches_run == o->interrupt_after_batches) interrupt_signal = SIGINT;
+        if (r->batches_run == o->crash_after_batches) raise(SIGKILL);
         double now = now_seconds();
         bool periodic = o->save_minutes > 0 && now - r->last_save >= o->save_minutes * 60.0 && k + 1 < r->nb;
         if (interrupt_signal || periodic) {
