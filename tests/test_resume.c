@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "backend/backend.h"
 #include "engine/checkpoint.h"
@@ -99,6 +100,17 @@ static void flip_last_byte(const char *path) {
     fclose(f);
 }
 
+static void truncate_to(const char *path, long size) {
+    if (truncate(path, size) != 0) test_fail(__FILE__, __LINE__, "cannot truncate %s", path);
+}
+
+static void overwrite_start(const char *path, const char *bytes) {
+    FILE *f = fopen(path, "r+b");
+    if (!f) return;
+    fwrite(bytes, 1, strlen(bytes), f);
+    fclose(f);
+}
+
 TEST(checkpoint_open_verifies_and_falls_back_to_the_previous_generation) {
     char dir[256], last[512], prev[512];
     if (!scratch_make(dir, sizeof dir, "ckpt")) return;
@@ -119,6 +131,24 @@ TEST(checkpoint_open_verifies_and_falls_back_to_the_previous_generation) {
     EXPECT(!strcmp(ck.path, prev));
     checkpoint_close(&ck);
 
+    // Truncated, and a garbage header: each falls back to the whole previous generation.
+    write_small_checkpoint(last, "1");
+    truncate_to(last, 100);
+    EXPECT_OK(checkpoint_open(last, &ck));
+    EXPECT(!strcmp(ck.path, prev));
+    checkpoint_close(&ck);
+    write_small_checkpoint(last, "1");
+    overwrite_start(last, "garbage!garbage!");
+    EXPECT_OK(checkpoint_open(last, &ck));
+    EXPECT(!strcmp(ck.path, prev));
+    checkpoint_close(&ck);
+    // Both damaged: one error that names both files.
+    truncate_to(prev, 7);
+    yolo_error_clear();
+    EXPECT(checkpoint_open(last, &ck) != 0);
+    EXPECT(strstr(yolo_error(), last) && strstr(yolo_error(), "and the previous generation") && strstr(yolo_error(), prev));
+    yolo_error_clear();
+
     write_small_checkpoint(last, "2");
     remove(prev);
     EXPECT(checkpoint_open(last, &ck) != 0 && strstr(yolo_error(), "format version 2, newer than this yolo reads (1)"));
@@ -136,7 +166,12 @@ TEST(resume_into_another_model_lists_missing_and_unexpected_tensors) {
     o.stop_after_epoch = 0;
     snprintf(o.resume, sizeof o.resume, "%s/runs/train/weights/last.ckpt", dir);
     snprintf(o.model, sizeof o.model, "yolov8s.yaml");
+    char run[512];
+    snprintf(run, sizeof run, "%s/runs/train", dir);
+    int files = 0, files_after = 0;
+    uint64_t before = folder_digest(run, &files);
     EXPECT(train_run(&o) != 0);
+    EXPECT(folder_digest(run, &files_after) == before && files_after == files); // nothing on disk changed
     EXPECT(strstr(yolo_error(), "does not match the model built from its arguments"));
     EXPECT(strstr(yolo_error(), "model has model.0.conv.weight [32, 3, 3, 3]"));
     EXPECT(strstr(yolo_error(), "checkpoint has model.0.conv.weight [16, 3, 3, 3]"));
