@@ -161,6 +161,16 @@ check "args.yaml records the new data=" grep -q '^data: mv2/data.yaml$' runs/det
 cp -r mv2 mv1
 expect "resume refuses a new data= while the stored dataset is there" 1 "which is still there, and a resumed run keeps its dataset" -- \
   detect train resume model=runs/detect/moved/weights/last.ckpt epochs=3 data=mv1/data.yaml
+# Both generations damaged (a copy of the run): one error naming both, and nothing changed.
+cp -r runs/detect/moved runs/detect/broken
+for f in runs/detect/broken/weights/last.ckpt runs/detect/broken/weights/last.prev.ckpt; do
+  printf 'XXXX' | dd of=$f bs=1 seek=$(($(stat -c %s $f) - 16)) conv=notrunc 2>/dev/null
+done
+broken_before=$(digest runs/detect/broken)
+expect "resume refuses when last.ckpt and last.prev.ckpt are both damaged" 2 \
+  "last.ckpt is damaged.*and the previous generation .*last.prev.ckpt is not usable either" -- \
+  detect train resume model=runs/detect/broken/weights/last.ckpt epochs=3
+check "the refused resume changed nothing in the run folder" test "$(digest runs/detect/broken)" = "$broken_before"
 ckpt=runs/detect/train2/weights/last.ckpt
 printf 'XXXX' | dd of=$ckpt bs=1 seek=$(($(stat -c %s $ckpt) - 16)) conv=notrunc 2>/dev/null
 expect "a damaged last.ckpt falls back to last.prev.ckpt" 0 "WARNING: .*is damaged.*previous generation .*last.prev.ckpt" -- \
