@@ -132,6 +132,11 @@ TEST(resume_batch_change_rebases_the_position_to_the_new_batches_per_epoch) {
     EXPECT(r.start_epoch == 1 && r.start_batch == 125 && r.last_opt_step == 2 * 125 - 1);
     EXPECT(r.optim.group[1].momentum == 0.85); // 250 <= 375: warmup sets it on the next step
 
+    // Saved after an epoch's last micro-batch, before its validation: the same epoch end at batch 8.
+    r = rebase_case(&o, 4, 250, 125, 2, 250, 3 * 250 - 1);
+    EXPECT_OK(run_resume_position(&r));
+    EXPECT(r.start_epoch == 2 && r.start_batch == 125 && r.last_opt_step == 3 * 125 - 1);
+
     // A smaller batch: one pending micro-batch of 4 is two of 2.
     o.batch = 2;
     r = rebase_case(&o, 4, 250, 500, 3, 0, 3 * 250 - 2);

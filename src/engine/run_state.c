@@ -310,7 +310,7 @@ static int rebase_batch(Run *r) {
            "Checkpoints from here on resume exactly at batch=%d\n",
            o->batch, r->resumed_batch, r->nb, r->resumed_nb, acc_new, acc_old, o->nbs, r->optim.group[1].weight_decay,
            r->resumed_weight_decay, o->batch);
-    if (k > 0)
+    if (k > 0 && k < nb)
         printf("%s was saved inside epoch %lld, after %lld of its %lld batches at batch=%d: that epoch ends there (the "
                "rest untrained), and training goes on with epoch %lld at batch=%d\n",
                r->ck.path, (long long)epoch + 1, (long long)k, (long long)nb, r->resumed_batch, (long long)epoch + 2,
