@@ -171,6 +171,9 @@ expect "resume refuses when last.ckpt and last.prev.ckpt are both damaged" 2 \
   "last.ckpt is damaged.*and the previous generation .*last.prev.ckpt is not usable either" -- \
   detect train resume model=runs/detect/broken/weights/last.ckpt epochs=3
 check "the refused resume changed nothing in the run folder" test "$(digest runs/detect/broken)" = "$broken_before"
+rm -r mv2
+expect "checkpoint says when the dataset is gone" 0 "dataset: .*mv2/data.yaml, fingerprint [0-9a-f]{16}: GONE \(if it moved, resume with data=" -- \
+  checkpoint runs/detect/moved/weights/last.ckpt
 ckpt=runs/detect/train2/weights/last.ckpt
 printf 'XXXX' | dd of=$ckpt bs=1 seek=$(($(stat -c %s $ckpt) - 16)) conv=notrunc 2>/dev/null
 expect "a damaged last.ckpt falls back to last.prev.ckpt" 0 "WARNING: .*is damaged.*previous generation .*last.prev.ckpt" -- \
@@ -212,6 +215,8 @@ expect "resume refuses a run folder another process trains" 1 "runs/detect/sig i
   detect train resume model=runs/detect/sig/weights/last.ckpt
 exec 9>&-
 expect "checkpoint shows what a .ckpt holds" 0 "integrity:  whole.*" -- checkpoint runs/detect/sig/weights/last.ckpt
+expect "checkpoint checks the dataset's fingerprint" 0 "dataset: .*shapes8.yaml, fingerprint [0-9a-f]{16}: the same training images and labels" -- \
+  checkpoint runs/detect/sig/weights/last.ckpt
 expect "checkpoint lists the arguments that differ from the defaults" 0 "arguments: .*epochs=200 batch=2 imgsz=64 workers=0 name=sig" -- \
   checkpoint runs/detect/sig/weights/last.ckpt
 printf 'XXXX' | dd of=$ckpt bs=1 seek=$(($(stat -c %s $ckpt) - 16)) conv=notrunc 2>/dev/null
@@ -220,6 +225,8 @@ label=datasets/shapes8/labels/train/00000.txt
 cp $label label.bak
 sed -i '1s/^[0-9]* /0 /' $label
 echo '1 0.5 0.5 0.1 0.1' >>$label
+expect "checkpoint says the dataset changed" 0 "dataset: .*shapes8.yaml, fingerprint [0-9a-f]{16}: CHANGED \(now [0-9a-f]{16}\)" -- \
+  checkpoint runs/detect/sig/weights/last.ckpt
 expect "resume refuses a changed dataset" 1 "the training images or labels of shapes8.yaml changed since" -- \
   detect train resume model=runs/detect/sig/weights/last.ckpt
 check "the refused resumes changed nothing in the run folder" test "$(digest runs/detect/sig)" = "$sig_before"
