@@ -86,7 +86,8 @@ static void open_and_check(const char *path, int *opened, int *models) {
     Checkpoint ck;
     yolo_error_clear();
     if (checkpoint_open(path, &ck) != 0) {
-        if (!strstr(yolo_error(), path)) test_fail(__FILE__, __LINE__, "the message does not name the file: %s", yolo_error());
+        if (!strstr(yolo_error(), path))
+            test_fail(__FILE__, __LINE__, "the message does not name the file: %s", yolo_error());
         yolo_error_clear();
         return;
     }

@@ -47,7 +47,8 @@ static void print_dataset(const Checkpoint *ck) {
     const cJSON *yaml = cJSON_GetObjectItemCaseSensitive(ds, "yaml_realpath");
     if (!cJSON_IsString(yaml)) yaml = cJSON_GetObjectItemCaseSensitive(ds, "yaml_path");
     const cJSON *fp = cJSON_GetObjectItemCaseSensitive(ds, "train_fingerprint");
-    const char *where = cJSON_IsString(yaml) ? yaml->valuestring : "", *stored = cJSON_IsString(fp) ? fp->valuestring : "none";
+    const char *where = cJSON_IsString(yaml) ? yaml->valuestring : "";
+    const char *stored = cJSON_IsString(fp) ? fp->valuestring : "none";
     if (!where[0]) {
         printf("  dataset:    not recorded (fingerprint %s)\n", stored);
         return;
@@ -71,8 +72,8 @@ static void print_dataset(const Checkpoint *ck) {
     char now[32];
     snprintf(now, sizeof now, "%016llx", (unsigned long long)split.fingerprint);
     bool same = !strcmp(now, stored);
-    printf("  dataset:    %s, fingerprint %s: %s%s%s\n", where, stored, same ? "the same training images and labels" : "CHANGED (now ",
-           same ? "" : now, same ? "" : "); resume refuses it");
+    if (same) printf("  dataset:    %s, fingerprint %s: the same training images and labels\n", where, stored);
+    else printf("  dataset:    %s, fingerprint %s: CHANGED (now %s); resume refuses it\n", where, stored, now);
     dataset_split_free(&split);
     dataset_config_free(&cfg);
 }

@@ -145,7 +145,8 @@ static int merge_resume_args(const Args *a, const Checkpoint *ck, Args *r) {
                                  "%s=%s",
                                  key, mine, key, stored, "epochs, batch, device, workers, save_period, save_minutes, patience, "
                                  "val, plots, cache, and data for a moved dataset", ck->task, ck->path, key, mine);
-            if (pass == 1 && !listed(key, TRAINER_NOTICES)) printf("Resuming with %s=%s (the checkpoint has %s=%s)\n", key, mine, key, stored);
+            if (pass == 1 && !listed(key, TRAINER_NOTICES))
+                printf("Resuming with %s=%s (the checkpoint has %s=%s)\n", key, mine, key, stored);
         }
     }
     // The same list as MAY_CHANGE, field by field so that the compiler checks the types.

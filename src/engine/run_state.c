@@ -127,7 +127,8 @@ int run_restore_state(Run *r) {
     TRY(state_number(r, s, "elapsed_seconds", &r->elapsed_before));
     // Since batch= may change on resume the state records the batch size and batches per epoch;
     // a state without them was saved by a build that kept the batch, so it has o->batch.
-    double saved_batch = optional_number(s, "batch_size", r->o->batch), saved_nb = optional_number(s, "batches_per_epoch", -1);
+    double saved_batch = optional_number(s, "batch_size", r->o->batch);
+    double saved_nb = optional_number(s, "batches_per_epoch", -1);
     if (batch < 0 || saved_batch < 1 || (saved_batch != r->o->batch && saved_nb < 1))
         return yolo_fail("%s: the training state's position (batch %g, batch size %g, %g batches per epoch) is not valid",
                          r->ck.path, batch, saved_batch, saved_nb);
