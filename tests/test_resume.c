@@ -1,10 +1,12 @@
 // Exact resume (shared/docs/checkpoint-and-resume.md, Exactness): a run stopped after its first
 // epoch and resumed ends with the same model, EMA and optimizer bits and the same results.csv
-// (but the time column) as a run never stopped, with a different number of loader workers.
+// (but the time column) as a run never stopped, with another number of loader workers before the
+// stop, after it, and in the run never stopped.
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "backend/backend.h"
 #include "engine/checkpoint.h"
@@ -12,74 +14,24 @@
 #include "io/safetensors.h"
 #include "io/safetensors_write.h"
 #include "nn/model.h"
+#include "resume_util.h"
 #include "scratch.h"
 #include "test.h"
 
-static TrainOptions tiny_detect(const char *dir, int workers) {
-    TrainOptions o = {
-        .task = TASK_DETECT, .optimizer = "auto", .epochs = 3, .patience = 100, .batch = 4, .imgsz = 64,
-        .workers = workers, .close_mosaic = 1, .nbs = 64, .max_det = 300, .save_period = -1, .mask_ratio = 4,
-        .save = true, .val = true, .deterministic = true, .seed = 0, .threads = 2, .fraction = 1.0f, .lr0 = 0.01f,
-        .lrf = 0.01f, .momentum = 0.937f, .weight_decay = 5e-4f, .warmup_epochs = 3.0f, .warmup_momentum = 0.8f,
-        .warmup_bias_lr = 0.1f, .box = 7.5f, .cls = 0.5f, .dfl = 1.5f, .conf = 0.001f, .iou = 0.7, .erasing = 0.4f,
-        .aug = {.hsv_h = 0.015f, .hsv_s = 0.7f, .hsv_v = 0.4f, .translate = 0.1f, .scale = 0.5f, .fliplr = 0.5f, .mosaic = 1.0f},
-        .args_yaml = "task: detect\nmode: train\n",
-    };
-    snprintf(o.model, sizeof o.model, "yolov8n.yaml");
-    snprintf(o.data, sizeof o.data, "shapes8.yaml");
-    snprintf(o.project, sizeof o.project, "%s/runs", dir);
-    snprintf(o.datasets_dir, sizeof o.datasets_dir, "%s/datasets", dir);
-    return o;
-}
-
-// Every tensor of a with the same name, shape and bytes in b, and no other tensor in b.
-static void expect_same_tensors(const char *path_a, const char *path_b) {
-    SafeTensors a, b;
-    if (safetensors_load(path_a, &a) != 0 || safetensors_load(path_b, &b) != 0) {
-        test_fail(__FILE__, __LINE__, "%s", yolo_error());
-        yolo_error_clear();
-        return;
-    }
-    EXPECT(a.n_tensors == b.n_tensors);
-    int differ = 0;
-    for (int i = 0; i < a.n_tensors; i++) {
-        const StTensor *ta = &a.tensors[i], *tb = safetensors_find(&b, ta->name);
-        if (!tb || tb->nbytes != ta->nbytes || memcmp(ta->data, tb->data, ta->nbytes) != 0) {
-            if (differ++ < 5) test_fail(__FILE__, __LINE__, "tensor %s differs after resume", ta->name);
-        }
-    }
-    EXPECT(differ == 0);
-    safetensors_free(&a);
-    safetensors_free(&b);
-}
-
-// results.csv with the time column (the second) cut out of every line.
-static char *results_without_time(const char *path) {
-    FILE *f = fopen(path, "r");
-    if (!f) return NULL;
-    char *out = calloc(1, 1 << 16), line[4096];
-    size_t used = 0;
-    while (out && fgets(line, sizeof line, f)) {
-        char *c1 = strchr(line, ','), *c2 = c1 ? strchr(c1 + 1, ',') : NULL;
-        if (c2) used += (size_t)snprintf(out + used, (1 << 16) - used, "%.*s%s", (int)(c1 - line), line, c2);
-    }
-    fclose(f);
-    return out;
-}
-
-// Trains `epochs` in one go (workers=0) and as a run interrupted (workers=2) after `stop` epochs
-// or, mid-epoch, after `stop_batches` micro-batches, then resumed, and compares the two run folders.
-// save_minutes > 0 adds periodic mid-epoch saves to the interrupted run, which must change nothing.
+// Trains `epochs` in one go (workers=0) and as a run interrupted after `stop` epochs or, mid-epoch,
+// after `stop_batches` micro-batches (workers=1), then resumed (workers=2), and compares the two
+// run folders. save_minutes > 0 adds periodic mid-epoch saves to the interrupted run, which must
+// change nothing.
 static void expect_resume_exact(int batch, int epochs, int stop, int stop_batches, double save_minutes) {
     char dir_a[256], dir_b[256], path_a[512], path_b[512];
     if (!scratch_make(dir_a, sizeof dir_a, "resume-a")) return;
     if (!scratch_make(dir_b, sizeof dir_b, "resume-b")) return;
-    TrainOptions a = tiny_detect(dir_a, 0);
+    TrainOptions a = resume_tiny_detect(dir_a, 0);
     a.batch = batch;
     a.epochs = epochs;
     EXPECT_OK(train_run(&a));
 
-    TrainOptions b = tiny_detect(dir_b, 2);
+    TrainOptions b = resume_tiny_detect(dir_b, 1);
     b.batch = batch;
     b.epochs = epochs;
     b.stop_after_epoch = stop;
@@ -88,19 +40,16 @@ static void expect_resume_exact(int batch, int epochs, int stop, int stop_batche
     EXPECT(train_run(&b) == 130);
     b.stop_after_epoch = 0;
     b.interrupt_after_batches = 0;
+    b.workers = 2;
     snprintf(b.resume, sizeof b.resume, "%s/runs/train/weights/last.ckpt", dir_b);
     EXPECT_OK(train_run(&b));
 
     snprintf(path_a, sizeof path_a, "%s/runs/train/weights/last.ckpt", dir_a);
     snprintf(path_b, sizeof path_b, "%s/runs/train/weights/last.ckpt", dir_b);
     expect_same_tensors(path_a, path_b);
-    snprintf(path_a, sizeof path_a, "%s/runs/train/results.csv", dir_a);
-    snprintf(path_b, sizeof path_b, "%s/runs/train/results.csv", dir_b);
-    char *ra = results_without_time(path_a), *rb = results_without_time(path_b);
-    EXPECT(ra && rb);
-    if (ra && rb && strcmp(ra, rb) != 0) test_fail(__FILE__, __LINE__, "results.csv differs:\n%s\nvs\n%s", ra, rb);
-    free(ra);
-    free(rb);
+    snprintf(path_a, sizeof path_a, "%s/runs/train", dir_a);
+    snprintf(path_b, sizeof path_b, "%s/runs/train", dir_b);
+    expect_same_results(path_a, path_b);
 
     // A finished run has nothing left to do at the same epochs=.
     EXPECT(train_run(&b) != 0 && strstr(yolo_error(), "extend the run with a larger epochs="));
@@ -151,6 +100,17 @@ static void flip_last_byte(const char *path) {
     fclose(f);
 }
 
+static void truncate_to(const char *path, long size) {
+    if (truncate(path, size) != 0) test_fail(__FILE__, __LINE__, "cannot truncate %s", path);
+}
+
+static void overwrite_start(const char *path, const char *bytes) {
+    FILE *f = fopen(path, "r+b");
+    if (!f) return;
+    fwrite(bytes, 1, strlen(bytes), f);
+    fclose(f);
+}
+
 TEST(checkpoint_open_verifies_and_falls_back_to_the_previous_generation) {
     char dir[256], last[512], prev[512];
     if (!scratch_make(dir, sizeof dir, "ckpt")) return;
@@ -171,6 +131,24 @@ TEST(checkpoint_open_verifies_and_falls_back_to_the_previous_generation) {
     EXPECT(!strcmp(ck.path, prev));
     checkpoint_close(&ck);
 
+    // Truncated, and a garbage header: each falls back to the whole previous generation.
+    write_small_checkpoint(last, "1");
+    truncate_to(last, 100);
+    EXPECT_OK(checkpoint_open(last, &ck));
+    EXPECT(!strcmp(ck.path, prev));
+    checkpoint_close(&ck);
+    write_small_checkpoint(last, "1");
+    overwrite_start(last, "garbage!garbage!");
+    EXPECT_OK(checkpoint_open(last, &ck));
+    EXPECT(!strcmp(ck.path, prev));
+    checkpoint_close(&ck);
+    // Both damaged: one error that names both files.
+    truncate_to(prev, 7);
+    yolo_error_clear();
+    EXPECT(checkpoint_open(last, &ck) != 0);
+    EXPECT(strstr(yolo_error(), last) && strstr(yolo_error(), "and the previous generation") && strstr(yolo_error(), prev));
+    yolo_error_clear();
+
     write_small_checkpoint(last, "2");
     remove(prev);
     EXPECT(checkpoint_open(last, &ck) != 0 && strstr(yolo_error(), "format version 2, newer than this yolo reads (1)"));
@@ -181,14 +159,19 @@ TEST(checkpoint_open_verifies_and_falls_back_to_the_previous_generation) {
 TEST(resume_into_another_model_lists_missing_and_unexpected_tensors) {
     char dir[256];
     if (!scratch_make(dir, sizeof dir, "resume-mismatch")) return;
-    TrainOptions o = tiny_detect(dir, 0);
+    TrainOptions o = resume_tiny_detect(dir, 0);
     o.epochs = 2;
     o.stop_after_epoch = 1;
     EXPECT(train_run(&o) == 130);
     o.stop_after_epoch = 0;
     snprintf(o.resume, sizeof o.resume, "%s/runs/train/weights/last.ckpt", dir);
     snprintf(o.model, sizeof o.model, "yolov8s.yaml");
+    char run[512];
+    snprintf(run, sizeof run, "%s/runs/train", dir);
+    int files = 0, files_after = 0;
+    uint64_t before = folder_digest(run, &files);
     EXPECT(train_run(&o) != 0);
+    EXPECT(folder_digest(run, &files_after) == before && files_after == files); // nothing on disk changed
     EXPECT(strstr(yolo_error(), "does not match the model built from its arguments"));
     EXPECT(strstr(yolo_error(), "model has model.0.conv.weight [32, 3, 3, 3]"));
     EXPECT(strstr(yolo_error(), "checkpoint has model.0.conv.weight [16, 3, 3, 3]"));
@@ -235,14 +218,14 @@ static void expect_start_from_ema(void *ctx, const Graph *g, const Ema *ema) {
 TEST(finetune_starts_a_new_run_from_the_checkpoints_ema_weights) {
     char dir[256], ckpt[512], path[512];
     if (!scratch_make(dir, sizeof dir, "finetune")) return;
-    TrainOptions o = tiny_detect(dir, 0);
+    TrainOptions o = resume_tiny_detect(dir, 0);
     o.epochs = 2;
     EXPECT_OK(train_run(&o));
     snprintf(ckpt, sizeof ckpt, "%s/runs/train/weights/last.ckpt", dir);
 
     // The architecture comes from the checkpoint, not from a YAML file.
     StartCheck check = {.ckpt = ckpt};
-    TrainOptions f = tiny_detect(dir, 0);
+    TrainOptions f = resume_tiny_detect(dir, 0);
     f.epochs = 1;
     snprintf(f.model, sizeof f.model, "%s", ckpt);
     snprintf(f.weights, sizeof f.weights, "%s", ckpt);
@@ -269,13 +252,13 @@ TEST(finetune_starts_a_new_run_from_the_checkpoints_ema_weights) {
 TEST(finetuned_run_resumes_without_its_source_checkpoint) {
     char dir[256], ckpt[512], prev[512];
     if (!scratch_make(dir, sizeof dir, "finetune-resume")) return;
-    TrainOptions o = tiny_detect(dir, 0);
+    TrainOptions o = resume_tiny_detect(dir, 0);
     o.epochs = 1;
     EXPECT_OK(train_run(&o));
     snprintf(ckpt, sizeof ckpt, "%s/runs/train/weights/last.ckpt", dir);
     snprintf(prev, sizeof prev, "%s/runs/train/weights/last.prev.ckpt", dir);
 
-    TrainOptions f = tiny_detect(dir, 0);
+    TrainOptions f = resume_tiny_detect(dir, 0);
     f.epochs = 2;
     f.stop_after_epoch = 1;
     snprintf(f.model, sizeof f.model, "%s", ckpt);
@@ -294,7 +277,7 @@ TEST(finetuned_run_resumes_without_its_source_checkpoint) {
 TEST(finetune_into_another_nc_transfers_all_but_the_class_layers) {
     char dir[256], ckpt[512];
     if (!scratch_make(dir, sizeof dir, "finetune-nc")) return;
-    TrainOptions o = tiny_detect(dir, 0);
+    TrainOptions o = resume_tiny_detect(dir, 0);
     o.epochs = 1;
     EXPECT_OK(train_run(&o)); // shapes8: 5 classes
     snprintf(ckpt, sizeof ckpt, "%s/runs/train/weights/last.ckpt", dir);

@@ -71,10 +71,13 @@ static int options_from_args(const Args *a, TrainOptions *o) {
 
 static bool resuming(const Args *a) { return a->resume.kind == ARGS_STR || (a->resume.kind == ARGS_BOOL && a->resume.b); }
 
-// The keys a resumed run may change (the contract's list, less batch and a moved data, which
-// this build refuses), and the keys that only say which checkpoint to resume.
-static const char *const MAY_CHANGE[] = {"epochs", "device", "workers", "save_period", "save_minutes",
+// The keys a resumed run may change (the contract's list; the trainer checks that a changed data=
+// is the same dataset moved), and the keys that only say which checkpoint to resume.
+static const char *const MAY_CHANGE[] = {"epochs", "batch", "data", "device", "workers", "save_period", "save_minutes",
                                          "patience", "val", "plots", "cache", NULL};
+// Changes the trainer itself reports, once it knows what they do (the new accumulation and
+// batches per epoch; whether the dataset really moved).
+static const char *const TRAINER_NOTICES[] = {"batch", "data", NULL};
 static const char *const SELECTS[] = {"task", "mode", "model", "resume", NULL};
 
 static bool listed(const char *key, const char *const *keys) {
@@ -140,13 +143,16 @@ static int merge_resume_args(const Args *a, const Checkpoint *ck, Args *r) {
                 return yolo_fail("%s=%s: a resumed run keeps its arguments (the checkpoint has %s=%s); only %s may change. "
                                  "To train from these weights with other arguments, start a new run: yolo %s train model=%s "
                                  "%s=%s",
-                                 key, mine, key, stored, "epochs, device, workers, save_period, save_minutes, patience, val, "
-                                 "plots and cache", ck->task, ck->path, key, mine);
-            if (pass == 1) printf("Resuming with %s=%s (the checkpoint has %s=%s)\n", key, mine, key, stored);
+                                 key, mine, key, stored, "epochs, batch, device, workers, save_period, save_minutes, patience, "
+                                 "val, plots, cache, and data for a moved dataset", ck->task, ck->path, key, mine);
+            if (pass == 1 && !listed(key, TRAINER_NOTICES))
+                printf("Resuming with %s=%s (the checkpoint has %s=%s)\n", key, mine, key, stored);
         }
     }
     // The same list as MAY_CHANGE, field by field so that the compiler checks the types.
     if (args_given(a, "epochs")) r->epochs = a->epochs;
+    if (args_given(a, "batch")) r->batch = a->batch;
+    if (args_given(a, "data")) memcpy(r->data, a->data, sizeof r->data);
     if (args_given(a, "device")) r->device = a->device;
     if (args_given(a, "workers")) r->workers = a->workers;
     if (args_given(a, "save_period")) r->save_period = a->save_period;

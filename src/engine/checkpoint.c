@@ -108,8 +108,11 @@ static int verify(Checkpoint *ck) {
     if (!stored || strcmp(stored, checksum) != 0)
         return yolo_fail("%s is damaged: the checksum of its data (%s) does not match the stored one (%s)", path,
                          checksum, stored ? stored : "none");
+    // A task name is a word (detect, segment, classify): it goes into messages and commands.
     const char *task = safetensors_metadata(&ck->st, "task");
-    if (!task || snprintf(ck->task, sizeof ck->task, "%s", task) >= (int)sizeof ck->task)
+    bool word = task && task[0];
+    for (const char *c = task; word && *c; c++) word = *c >= 'a' && *c <= 'z';
+    if (!word || snprintf(ck->task, sizeof ck->task, "%s", task) >= (int)sizeof ck->task)
         return yolo_fail("%s: the metadata names no task", path);
     const char *state = safetensors_metadata(&ck->st, "state");
     ck->state = state ? cJSON_Parse(state) : NULL;

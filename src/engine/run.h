@@ -55,6 +55,10 @@ typedef struct {
     int stale;       // epochs since the best one (early stopping)
     int start_epoch; // epochs done before this process (resume)
     int start_batch; // micro-batches of epoch start_epoch done before this process
+    // Resumed: the batch size, batches per epoch and decayed group's weight decay the checkpoint
+    // was trained with (batch= may change on resume; run_resume_position rebases the position).
+    int resumed_batch, resumed_nb;
+    double resumed_weight_decay;
     double epoch_losses[TASK_MAX_LOSSES]; // the running means of the current epoch's train losses
     int64_t batches_run; // micro-batches trained by this process (the interrupt test hook)
     // The LR plan: Ultralytics' schedule over [0, epochs) while plan_from is 0; after epochs= was
@@ -81,6 +85,11 @@ const char *run_optim_name(OptimKind kind);
 double run_plan_lf(int from, double from_lf, int epochs, const TrainOptions *o, int epoch);
 int run_resumed_optimizer(Run *r, OptimKind *kind);
 int run_restore_state(Run *r);
+// After the loaders exist (nb is the loader's): checks the restored position, or rebases it when
+// batch= changed on resume.
+int run_resume_position(Run *r);
+// A resumed run's dataset failed to load: -1, with a hint to give data= when the stored one is gone.
+int run_dataset_gone(const Run *r);
 cJSON *run_state_json(const Run *r, int epochs_done, int batch, bool finished, double elapsed);
 int run_resumed_dir(const char *ckpt, char *out, size_t cap);
 int run_rewrite_results(const Run *r, const char *path);

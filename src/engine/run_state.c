@@ -1,8 +1,10 @@
 // What a run keeps in its checkpoint's state JSON, and how a resumed run takes it back.
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/status.h"
 #include "engine/run.h"
@@ -43,6 +45,55 @@ static int resumed_plan(Run *r) {
     return 0;
 }
 
+// A number of the state that older checkpoints lack: fallback when it is missing.
+static double optional_number(const cJSON *obj, const char *key, double fallback) {
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return cJSON_IsNumber(item) ? item->valuedouble : fallback;
+}
+
+// The dataset of a resumed run must be the one it was trained on: the loader's batches are a
+// function of the image list and labels, so a changed dataset would resume inexactly. It may
+// have moved (data= names the new YAML) only when the stored path is gone: while that one still
+// exists, a different data= is another dataset, whatever its fingerprint.
+static int resumed_dataset(Run *r) {
+    const cJSON *ds = cJSON_GetObjectItemCaseSensitive(r->ck.state, "dataset");
+    const cJSON *fp = cJSON_GetObjectItemCaseSensitive(ds, "train_fingerprint");
+    const cJSON *stored = cJSON_GetObjectItemCaseSensitive(ds, "yaml_realpath");
+    const char *old = cJSON_IsString(stored) ? stored->valuestring : NULL, *task = r->task->name;
+    char here[PATH_MAX], now[32];
+    snprintf(now, sizeof now, "%016llx", (unsigned long long)r->train_split.fingerprint);
+    bool moved = old && realpath(r->data.yaml_path, here) && strcmp(old, here) != 0;
+    if (moved && access(old, F_OK) == 0)
+        return yolo_fail("data=%s: %s was trained on %s, which is still there, and a resumed run keeps its dataset; resume "
+                         "without data= (or with data=%s), or start a new run on %s: yolo %s train model=%s data=%s",
+                         r->o->data, r->ck.path, old, old, here, task, r->ck.path, r->o->data);
+    const char *saved = cJSON_IsString(fp) ? fp->valuestring : "none";
+    if (strcmp(saved, now) != 0 && moved)
+        return yolo_fail("data=%s: %s is not the dataset %s was trained on (%s, now gone): its training images or labels "
+                         "differ (fingerprint %s, the checkpoint has %s); point data= at the moved copy of %s, or start a "
+                         "new run on this dataset: yolo %s train model=%s data=%s",
+                         r->o->data, here, r->ck.path, old, now, saved, old, task, r->ck.path, r->o->data);
+    if (strcmp(saved, now) != 0)
+        return yolo_fail("the training images or labels of %s changed since %s was saved (fingerprint %s, now %s); restore "
+                         "them, or start a new run: yolo %s train model=%s", r->o->data, r->ck.path, saved, now, task,
+                         r->ck.path);
+    if (moved)
+        printf("data=%s: the dataset moved from %s (gone) to %s with the same training images and labels (fingerprint "
+               "%s); the checkpoints record the new path from now on\n", r->o->data, old, here, now);
+    return 0;
+}
+
+int run_dataset_gone(const Run *r) {
+    const cJSON *ds = cJSON_GetObjectItemCaseSensitive(r->ck.state, "dataset");
+    const cJSON *stored = cJSON_GetObjectItemCaseSensitive(ds, "yaml_realpath");
+    if (!cJSON_IsString(stored) || access(stored->valuestring, F_OK) == 0) return -1;
+    char why[2048];
+    snprintf(why, sizeof why, "%s", yolo_error());
+    yolo_error_clear();
+    return yolo_fail("%s. %s was trained on %s, which is gone: if the dataset moved, resume with data= naming its new YAML",
+                     why, r->ck.path, stored->valuestring);
+}
+
 int run_resumed_optimizer(Run *r, OptimKind *kind) {
     const cJSON *optim = cJSON_GetObjectItemCaseSensitive(r->ck.state, "optimizer");
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(optim, "type");
@@ -74,9 +125,15 @@ int run_restore_state(Run *r) {
     TRY(state_number(r, s, "best_epoch", &best_epoch));
     TRY(state_number(r, s, "patience_counter", &stale));
     TRY(state_number(r, s, "elapsed_seconds", &r->elapsed_before));
-    if (batch < 0 || batch > r->nb)
-        return yolo_fail("%s was saved at batch %g of an epoch, which has %d batches at this batch size", r->ck.path, batch,
-                         r->nb);
+    // Since batch= may change on resume the state records the batch size and batches per epoch;
+    // a state without them was saved by a build that kept the batch, so it has o->batch.
+    double saved_batch = optional_number(s, "batch_size", r->o->batch);
+    double saved_nb = optional_number(s, "batches_per_epoch", -1);
+    if (batch < 0 || saved_batch < 1 || (saved_batch != r->o->batch && saved_nb < 1))
+        return yolo_fail("%s: the training state's position (batch %g, batch size %g, %g batches per epoch) is not valid",
+                         r->ck.path, batch, saved_batch, saved_nb);
+    r->resumed_batch = (int)saved_batch;
+    r->resumed_nb = (int)saved_nb;
     if (epoch >= r->o->epochs)
         return yolo_fail("%s has done %g epochs, which is epochs=%d already; extend the run with a larger epochs=",
                          r->ck.path, epoch, r->o->epochs);
@@ -93,14 +150,7 @@ int run_restore_state(Run *r) {
     r->ema.updates = (int64_t)updates;
     r->best_epoch = (int)best_epoch;
     r->stale = (int)stale;
-    // The loader's batches are a function of the image list too: a changed dataset resumes inexactly.
-    const cJSON *fp = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(s, "dataset"), "train_fingerprint");
-    char now[32];
-    snprintf(now, sizeof now, "%016llx", (unsigned long long)r->train_split.fingerprint);
-    if (!cJSON_IsString(fp) || strcmp(fp->valuestring, now) != 0)
-        return yolo_fail("the training images or labels of %s changed since %s was saved (fingerprint %s, now %s); restore "
-                         "them, or start a new run", r->o->data, r->ck.path, cJSON_IsString(fp) ? fp->valuestring : "none",
-                         now);
+    TRY(resumed_dataset(r));
     const cJSON *groups = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(s, "optimizer"), "groups");
     if (cJSON_GetArraySize(groups) != OPTIM_GROUPS)
         return yolo_fail("%s: the training state has no %d optimizer groups", r->ck.path, OPTIM_GROUPS);
@@ -109,7 +159,11 @@ int run_restore_state(Run *r) {
         OptimGroup *g = &r->optim.group[j];
         TRY(state_number(r, gj, "lr", &g->lr));
         TRY(state_number(r, gj, "momentum", &g->momentum));
-        TRY(state_number(r, gj, "weight_decay", &g->weight_decay));
+        double weight_decay = 0;
+        TRY(state_number(r, gj, "weight_decay", &weight_decay));
+        if (j == 1) r->resumed_weight_decay = weight_decay;
+        // Another batch size keeps optimizer_init's decay, scaled by the new batch * accumulate / nbs.
+        if (r->resumed_batch == r->o->batch) g->weight_decay = weight_decay;
         TRY(state_number(r, gj, "initial_lr", &g->initial_lr));
     }
     TRY(resumed_plan(r));
@@ -127,6 +181,8 @@ cJSON *run_state_json(const Run *r, int epochs_done, int batch, bool finished, d
     cJSON_AddStringToObject(s, "version", YOLO_VERSION);
     cJSON_AddNumberToObject(s, "epoch", epochs_done);
     cJSON_AddNumberToObject(s, "batch", batch);
+    cJSON_AddNumberToObject(s, "batch_size", r->o->batch);
+    cJSON_AddNumberToObject(s, "batches_per_epoch", r->nb);
     if (batch > 0) {
         cJSON *losses = cJSON_AddArrayToObject(s, "epoch_losses");
         for (int i = 0; i < r->task->n_losses; i++) cJSON_AddItemToArray(losses, cJSON_CreateNumber(r->epoch_losses[i]));
@@ -164,6 +220,9 @@ cJSON *run_state_json(const Run *r, int epochs_done, int batch, bool finished, d
     cJSON_AddStringToObject(s, "train_args", r->o->args_yaml ? r->o->args_yaml : "");
     cJSON *data = cJSON_AddObjectToObject(s, "dataset");
     cJSON_AddStringToObject(data, "yaml_path", r->data.yaml_path);
+    // Resolved, so that a resume from another folder can tell whether the dataset is still there.
+    char real[PATH_MAX];
+    cJSON_AddStringToObject(data, "yaml_realpath", realpath(r->data.yaml_path, real) ? real : r->data.yaml_path);
     cJSON_AddStringToObject(data, "yaml", r->data.text ? r->data.text : "");
     char fp[32];
     snprintf(fp, sizeof fp, "%016llx", (unsigned long long)r->train_split.fingerprint);
@@ -208,5 +267,65 @@ int run_rewrite_results(const Run *r, const char *path) {
         }
         TRY(results_append(path, columns, n, values));
     }
+    return 0;
+}
+
+// batch= changed on resume (contract: accumulation re-derived to keep nbs, the run no longer
+// bit-identical). The iteration counter ni = nb * epoch + k is in micro-batches, so the position
+// is taken to the new nb and last_opt_step rebased to it: warmup and the accumulation cadence
+// then continue as in a run that had the new batch all along, and the state saved from here on
+// is one that resumes exactly at the new batch.
+//
+// A mid-epoch checkpoint ends its epoch where it stopped (validated and logged with the losses of
+// the batches it trained) and training goes on with the next epoch. Refusing instead would leave
+// no way on when the old batch no longer fits in memory, the usual reason to change it; the
+// images the epoch did not reach come round in the next epoch's shuffle. (Continuing inside the
+// epoch would need the loader to start at an image offset rather than a batch index.)
+static int rebase_batch(Run *r) {
+    const TrainOptions *o = r->o;
+    int64_t nb = r->resumed_nb, epoch = r->start_epoch, k = r->start_batch;
+    if (k > nb)
+        return yolo_fail("%s was saved at batch %lld of an epoch, which had %lld batches at batch=%d", r->ck.path,
+                         (long long)k, (long long)nb, r->resumed_batch);
+    int64_t pending = nb * epoch + k - 1 - r->last_opt_step; // micro-batches in the saved grad.*
+    int new_k = k == 0 ? 0 : r->nb;
+    int64_t position = (int64_t)r->nb * epoch + new_k;
+    // Gradients waiting for an optimizer step stay (the loss is a sum over images, so they are a
+    // partial sum over pending * old batch images) and count as that many images at the new batch,
+    // at least one micro-batch so that a save before the next step keeps them.
+    int64_t pending_new = pending <= 0 ? 0 : llround((double)pending * r->resumed_batch / o->batch);
+    if (pending > 0 && pending_new < 1) pending_new = 1;
+    r->last_opt_step = position - 1 - pending_new;
+    if (r->last_opt_step < -1) r->last_opt_step = -1;
+    r->start_batch = new_k;
+    // SGD's momentum is set by warmup only while ni <= nw, and nw depends on nb: past the new
+    // warmup it is what the end of warmup leaves, as in a run that had the new batch all along.
+    int64_t nw = schedule_warmup_iters(o->warmup_epochs, r->nb);
+    if (r->optim.kind == OPTIM_SGD && nw >= 0 && position > nw)
+        for (int j = 0; j < OPTIM_GROUPS; j++) r->optim.group[j].momentum = o->momentum;
+
+    int acc_old = (int)fmax(nearbyint((double)o->nbs / r->resumed_batch), 1.0);
+    int acc_new = (int)fmax(nearbyint((double)o->nbs / o->batch), 1.0);
+    printf("batch=%d (was %d): the run is no longer bit-identical to an uninterrupted one. Batches per epoch: %d (was "
+           "%d); accumulation after warmup: %d micro-batches (was %d), keeping nbs=%d; weight decay %.6g (was %.6g). "
+           "Checkpoints from here on resume exactly at batch=%d\n",
+           o->batch, r->resumed_batch, r->nb, r->resumed_nb, acc_new, acc_old, o->nbs, r->optim.group[1].weight_decay,
+           r->resumed_weight_decay, o->batch);
+    if (k > 0 && k < nb)
+        printf("%s was saved inside epoch %lld, after %lld of its %lld batches at batch=%d: that epoch ends there (the "
+               "rest untrained), and training goes on with epoch %lld at batch=%d\n",
+               r->ck.path, (long long)epoch + 1, (long long)k, (long long)nb, r->resumed_batch, (long long)epoch + 2,
+               o->batch);
+    if (pending > 0)
+        printf("Gradients not yet applied carry over: %lld micro-batch(es) at batch=%d, counted as %lld at batch=%d\n",
+               (long long)pending, r->resumed_batch, (long long)pending_new, o->batch);
+    return 0;
+}
+
+int run_resume_position(Run *r) {
+    if (r->resumed_batch != r->o->batch) return rebase_batch(r);
+    if (r->start_batch > r->nb)
+        return yolo_fail("%s was saved at batch %d of an epoch, which has %d batches at this batch size", r->ck.path,
+                         r->start_batch, r->nb);
     return 0;
 }

@@ -42,6 +42,9 @@ typedef struct {
     // this process's Nth micro-batch (0: off).
     int stop_after_epoch;
     int64_t interrupt_after_batches;
+    // Tests only: die by SIGKILL right after this process's Nth micro-batch, before anything it
+    // would save, as kill -9 at that moment would (0: off).
+    int64_t crash_after_batches;
     // Tests only: called once the run is set up, before any step, with the training graph and EMA.
     void (*after_setup)(void *ctx, const Graph *g, const Ema *ema);
     void *after_setup_ctx;

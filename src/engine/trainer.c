@@ -40,7 +40,8 @@ static void on_interrupt(int sig) {
 static int load_data_and_model(Run *r) {
     const TrainOptions *o = r->o;
     bool classify = o->task == TASK_CLASSIFY;
-    TRY(dataset_config_load(o->data, o->datasets_dir[0] ? o->datasets_dir : NULL, classify, &r->data));
+    if (dataset_config_load(o->data, o->datasets_dir[0] ? o->datasets_dir : NULL, classify, &r->data) != 0)
+        return o->resume[0] ? run_dataset_gone(r) : -1;
     TRY(dataset_scan(&r->data, SPLIT_TRAIN, &r->train_split));
     TRY(dataset_scan(&r->data, SPLIT_VAL, &r->val_split));
     // model=PATH.ckpt: the architecture the checkpoint stores, so its source YAML need not exist. A
@@ -222,6 +223,7 @@ static int train_epoch(Run *r, int epoch) {
         snprintf(text + used, sizeof text - (size_t)used, " %9d %6d", b.n_targets, b.w);
         progress_update(&p, text, k + 1, now_seconds());
         if (++r->batches_run == o->interrupt_after_batches) interrupt_signal = SIGINT;
+        if (r->batches_run == o->crash_after_batches) raise(SIGKILL);
         double now = now_seconds();
         bool periodic = o->save_minutes > 0 && now - r->last_save >= o->save_minutes * 60.0 && k + 1 < r->nb;
         if (interrupt_signal || periodic) {
@@ -349,6 +351,7 @@ static int setup(Run *r) {
     TRY(load_data_and_model(r));
     TRY(setup_optimizer(r));
     TRY(setup_loaders(r));
+    if (r->ck.state) TRY(run_resume_position(r));
     TRY(setup_task(r));
     checkpoint_close(&r->weights); // copied into the graph: its memory is not needed any more
     if (!o->resume[0]) {

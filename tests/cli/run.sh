@@ -119,7 +119,10 @@ fi
 
 expect "a second run goes to train2" 0 "Results saved to runs/detect/train2" -- detect train data=shapes8.yaml epochs=1 imgsz=64 batch=4 workers=0
 
-# Resume (shared/docs/checkpoint-and-resume.md); exactness is tests/test_resume.c.
+# Resume (shared/docs/checkpoint-and-resume.md); exactness is tests/test_resume*.c.
+# digest FOLDER: one hash of every file's path and contents, to show a refusal changed nothing.
+digest() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum) | sha256sum; }
+runs_before=$(digest runs)
 expect "resume refuses a finished run and says how to extend it" 2 "is a finished run \(2 epochs\); to train it further, extend it: .*epochs=" -- \
   detect train resume model=runs/detect/train/weights/last.ckpt
 expect "resume refuses best.ckpt and names last.ckpt" 2 "resume from runs/detect/train/weights/last.ckpt" -- \
@@ -132,11 +135,57 @@ expect "resume refuses epochs at or below those done" 2 "epochs=1: .* has done 2
   detect train resume model=runs/detect/train/weights/last.ckpt epochs=1
 expect "resume names a missing checkpoint" 2 "nope.ckpt" -- detect train resume=nope.ckpt
 expect "resume refuses a file that is not a checkpoint" 2 "args.yaml" -- detect train resume=runs/detect/train/args.yaml
+check "the refused resumes changed nothing under runs/" test "$(digest runs)" = "$runs_before"
 expect "bare resume continues the newest run, extended" 0 "Resuming runs/detect/train2 from epoch 2 of 2" -- detect train resume epochs=2
 check "a resumed run appends to results.csv" test "$(wc -l <runs/detect/train2/results.csv)" -eq 3
 expect "resume extends a run with epochs=" 0 "Resuming runs/detect/train from epoch 3 of 3" -- \
   detect train resume model=runs/detect/train/weights/last.ckpt epochs=3 workers=0
 check "the extended run has 3 rows and records epochs=3" test "$(wc -l <runs/detect/train/results.csv)" -eq 4 -a "$(grep -c '^epochs: 3$' runs/detect/train/args.yaml)" -eq 1
+# batch= on resume (issue 6, must-show 9): a notice, results.csv goes on, and from then on the run
+# resumes at the new batch like any other (bitwise: tests/test_resume_changes.c).
+expect "resume with another batch says the run is no longer bit-identical" 0 \
+  "batch=2 \(was 4\): the run is no longer bit-identical.*accumulation after warmup: 32 micro-batches \(was 16\)" -- \
+  detect train resume model=runs/detect/train/weights/last.ckpt epochs=4 batch=2 workers=0
+check "the batch-changed run appends its row and records batch=2" test "$(wc -l <runs/detect/train/results.csv)" -eq 5 -a "$(grep -c '^batch: 2$' runs/detect/train/args.yaml)" -eq 1
+again=$("$yolo" detect train resume model=runs/detect/train/weights/last.ckpt epochs=5 2>&1)
+again_rc=$?
+check "resuming again at batch=2 goes on without a notice" test "$again_rc" -eq 0 \
+  -a -n "$(printf '%s' "$again" | grep 'Resuming runs/detect/train from epoch 5 of 5')" -a -z "$(printf '%s' "$again" | grep 'bit-identical')"
+check "the second resume kept batch=2 and appended its row" test "$(grep -c '^batch: 2$' runs/detect/train/args.yaml)" -eq 1 -a "$(wc -l <runs/detect/train/results.csv)" -eq 6
+
+# data= on resume: a dataset of its own (shapes8's files with a YAML beside them), trained, moved.
+mkdir mv1 && cp -r datasets/shapes8/images datasets/shapes8/labels mv1/ &&
+  printf 'train: images/train\nval: images/val\nnames: [circle, triangle, square, hexagon, star]\n' >mv1/data.yaml
+expect "a run on a dataset folder of its own" 0 "Results saved to runs/detect/moved" -- \
+  detect train data=mv1/data.yaml epochs=1 imgsz=64 batch=4 workers=0 name=moved
+mv mv1 mv2
+cp -r mv2 mv3
+echo '1 0.5 0.5 0.1 0.1' >>mv3/labels/train/00000.txt
+moved_before=$(digest runs/detect/moved)
+expect "resume says to give data= when the dataset is gone" 1 "mv1/data.yaml, which is gone: if the dataset moved, resume with data=" -- \
+  detect train resume model=runs/detect/moved/weights/last.ckpt epochs=2
+expect "resume refuses another dataset under data= and names both" 1 "mv3/data.yaml is not the dataset .*was trained on \(.*mv1/data.yaml, now gone\)" -- \
+  detect train resume model=runs/detect/moved/weights/last.ckpt epochs=2 data=mv3/data.yaml
+check "the refused resumes changed nothing in the run folder" test "$(digest runs/detect/moved)" = "$moved_before"
+expect "resume takes the moved dataset with data=" 0 "the dataset moved from .*mv1/data.yaml \(gone\) to .*mv2/data.yaml" -- \
+  detect train resume model=runs/detect/moved/weights/last.ckpt epochs=2 data=mv2/data.yaml
+check "args.yaml records the new data=" grep -q '^data: mv2/data.yaml$' runs/detect/moved/args.yaml
+cp -r mv2 mv1
+expect "resume refuses a new data= while the stored dataset is there" 1 "which is still there, and a resumed run keeps its dataset" -- \
+  detect train resume model=runs/detect/moved/weights/last.ckpt epochs=3 data=mv1/data.yaml
+# Both generations damaged (a copy of the run): one error naming both, and nothing changed.
+cp -r runs/detect/moved runs/detect/broken
+for f in runs/detect/broken/weights/last.ckpt runs/detect/broken/weights/last.prev.ckpt; do
+  printf 'XXXX' | dd of=$f bs=1 seek=$(($(stat -c %s $f) - 16)) conv=notrunc 2>/dev/null
+done
+broken_before=$(digest runs/detect/broken)
+expect "resume refuses when last.ckpt and last.prev.ckpt are both damaged" 2 \
+  "last.ckpt is damaged.*and the previous generation .*last.prev.ckpt is not usable either" -- \
+  detect train resume model=runs/detect/broken/weights/last.ckpt epochs=3
+check "the refused resume changed nothing in the run folder" test "$(digest runs/detect/broken)" = "$broken_before"
+rm -r mv2
+expect "checkpoint says when the dataset is gone" 0 "dataset: .*mv2/data.yaml, fingerprint [0-9a-f]{16}: GONE \(if it moved, resume with data=" -- \
+  checkpoint runs/detect/moved/weights/last.ckpt
 ckpt=runs/detect/train2/weights/last.ckpt
 printf 'XXXX' | dd of=$ckpt bs=1 seek=$(($(stat -c %s $ckpt) - 16)) conv=notrunc 2>/dev/null
 expect "a damaged last.ckpt falls back to last.prev.ckpt" 0 "WARNING: .*is damaged.*previous generation .*last.prev.ckpt" -- \
@@ -170,6 +219,7 @@ interrupt() {
 interrupt "SIGINT saves last.ckpt, prints the resume command and exits 130" INT 130 \
   detect train data=shapes8.yaml epochs=200 imgsz=64 batch=2 workers=0 name=sig
 interrupt "SIGTERM on a resumed run exits 143" TERM 143 detect train resume model=runs/detect/sig/weights/last.ckpt
+sig_before=$(digest runs/detect/sig)
 # This shell holds the run folder's lock as a training process would.
 exec 9>runs/detect/sig/weights/.lock
 flock 9
@@ -177,6 +227,8 @@ expect "resume refuses a run folder another process trains" 1 "runs/detect/sig i
   detect train resume model=runs/detect/sig/weights/last.ckpt
 exec 9>&-
 expect "checkpoint shows what a .ckpt holds" 0 "integrity:  whole.*" -- checkpoint runs/detect/sig/weights/last.ckpt
+expect "checkpoint checks the dataset's fingerprint" 0 "dataset: .*shapes8.yaml, fingerprint [0-9a-f]{16}: the same training images and labels" -- \
+  checkpoint runs/detect/sig/weights/last.ckpt
 expect "checkpoint lists the arguments that differ from the defaults" 0 "arguments: .*epochs=200 batch=2 imgsz=64 workers=0 name=sig" -- \
   checkpoint runs/detect/sig/weights/last.ckpt
 printf 'XXXX' | dd of=$ckpt bs=1 seek=$(($(stat -c %s $ckpt) - 16)) conv=notrunc 2>/dev/null
@@ -185,8 +237,11 @@ label=datasets/shapes8/labels/train/00000.txt
 cp $label label.bak
 sed -i '1s/^[0-9]* /0 /' $label
 echo '1 0.5 0.5 0.1 0.1' >>$label
+expect "checkpoint says the dataset changed" 0 "dataset: .*shapes8.yaml, fingerprint [0-9a-f]{16}: CHANGED \(now [0-9a-f]{16}\)" -- \
+  checkpoint runs/detect/sig/weights/last.ckpt
 expect "resume refuses a changed dataset" 1 "the training images or labels of shapes8.yaml changed since" -- \
   detect train resume model=runs/detect/sig/weights/last.ckpt
+check "the refused resumes changed nothing in the run folder" test "$(digest runs/detect/sig)" = "$sig_before"
 cp label.bak $label
 
 expect "plots=False trains without drawing" 0 "1 epochs completed" -- \
