@@ -197,7 +197,7 @@ static int train_epoch(Run *r, int epoch) {
         schedule_warmup(&r->optim, ni, nw, lf, r->warmup_bias_lr, o->warmup_momentum, o->momentum);
         Batch b;
         TRY(loader_get(r->train_loader, epoch, k, &b));
-        TRY(run_copy_batch_images(r->g, &r->m, &b));
+        TRY(eval_copy_batch_images(r->g, &r->m, &b));
         TRY(graph_forward(r->g));
         graph_clear_activation_grads(r->g);
         double losses[TASK_MAX_LOSSES];
@@ -292,7 +292,7 @@ static void release(Run *r) {
         if (r->val_criterion) r->task->criterion_destroy(r->val_criterion);
         if (r->validator) r->task->validator_destroy(r->validator);
     }
-    for (int i = 0; i < r->n_val_graphs; i++) graph_destroy(r->val_graphs[i].g);
+    eval_graphs_free(&r->val_graphs);
     loader_destroy(r->train_loader);
     loader_destroy(r->val_loader);
     ema_free(&r->ema);
