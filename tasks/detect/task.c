@@ -7,6 +7,7 @@
 #include "tasks/detect/decode.h"
 #include "tasks/detect/loss.h"
 #include "tasks/detect/metrics.h"
+#include "tasks/detect/predict.h"
 #include "tasks/task.h"
 
 static void head_tensors(Graph *g, const Model *m, const Tensor **outs, Tensor **grads) {
@@ -192,4 +193,7 @@ const TaskImpl DETECT_TASK = {
     .validate_batch = validate_batch,
     .validate_finish = validate_finish,
     .validator_destroy = validator_destroy,
+    .predictor_create = detect_predictor_create,
+    .predict = detect_predict,
+    .predictor_destroy = detect_predictor_destroy,
 };
