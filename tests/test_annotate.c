@@ -116,12 +116,14 @@ TEST(mosaic_writes_a_jpeg_of_the_grid_size_with_its_boxes) {
     EXPECT_OK(mosaic_write(path, &b, tiles, names, 2, paths));
     Image back = {0};
     EXPECT_OK(image_read(path, &back));
-    // 3 images: a 2 x 2 grid, column by column; the fourth cell stays white.
-    EXPECT(back.w == 2 * W && back.h == 2 * H);
-    if (back.rgb) {
-        const uint8_t *white = pixel(&back, W + W / 2, H + H / 2), *edge = pixel(&back, 24, H / 2);
+    // 3 images: a 2 x 2 grid, column by column; the fourth cell stays white. Tiles this small are
+    // enlarged to 320 pixels on their long side: 320 x 213.
+    int tw = 320, th = 213;
+    EXPECT(back.w == 2 * tw && back.h == 2 * th);
+    if (back.rgb && back.w == 2 * tw && back.h == 2 * th) {
+        const uint8_t *white = pixel(&back, tw + tw / 2, th + th / 2), *edge = pixel(&back, 80, th / 2);
         EXPECT(white[0] > 245 && white[1] > 245 && white[2] > 245);
-        // Image 0's box (class 1, 0BDBEB) has its left edge at x = 24.
+        // Image 0's box (class 1, 0BDBEB) has its left edge at x = 24 * 320 / 96 = 80.
         EXPECT(edge[0] < 100 && edge[1] > 150 && edge[2] > 150);
     }
     image_free(&back);

@@ -118,18 +118,21 @@ int mosaic_write(const char *path, const Batch *b, const MosaicTile *tiles, char
     int ns = (int)ceil(sqrt((double)bs));
     Image grid = {0};
     TRY(paste_tiles(b, bs, ns, &grid));
-    int h = b->h, w = b->w;
-    double scale = (double)MOSAIC_MAX_SIZE / ns / (h > w ? h : w);
-    if (scale < 1.0) {
-        h = (int)ceil(scale * h);
-        w = (int)ceil(scale * w);
+    int h = b->h, w = b->w, side = h > w ? h : w;
+    double scale = (double)MOSAIC_MAX_SIZE / ns / side;
+    // Ultralytics only shrinks; small inputs (imgsz 64..320) are also enlarged here so that tiles
+    // are MOSAIC_MIN_TILE pixels, or labels in its 18-pixel minimum font would cover them.
+    if (scale >= 1.0 && side < MOSAIC_MIN_TILE) scale = fmin(scale, (double)MOSAIC_MIN_TILE / side);
+    else if (scale >= 1.0) scale = 1.0;
+    if (scale != 1.0) {
+        // Ultralytics' ceil when shrinking; enlarging rounds (320 / 96 * 96 is a hair above 320).
+        h = scale < 1.0 ? (int)ceil(scale * h) : (int)lround(scale * h);
+        w = scale < 1.0 ? (int)ceil(scale * w) : (int)lround(scale * w);
         Image small = {0};
         int rc = image_resize_linear(&grid, w * ns, h * ns, &small);
         image_free(&grid);
         TRY(rc);
         grid = small;
-    } else {
-        scale = 1.0;
     }
     // Ultralytics: font size 1% of the grid's sides, at least 18 pixels; lines a tenth of it.
     int fs = (int)((h + w) * ns * 0.01);

@@ -1,5 +1,5 @@
 // Batch mosaics as Ultralytics' plot_images draws them: up to 16 images of a batch in a square
-// grid (column by column), scaled so the grid fits 1920 pixels, each tile with its border, file
+// grid (column by column), scaled so the grid fits 1920 pixels (and small images enlarged), each tile with its border, file
 // name and objects: labels (train_batch*.jpg, val_batch*_labels.jpg) or predictions scoring above
 // 0.25 with their score (val_batch*_pred.jpg). Written as JPEG.
 #ifndef YOLO_PLOT_MOSAIC_H
@@ -9,7 +9,7 @@
 
 #include "data/loader.h"
 
-enum { MOSAIC_MAX_TILES = 16, MOSAIC_MAX_SIZE = 1920 };
+enum { MOSAIC_MAX_TILES = 16, MOSAIC_MAX_SIZE = 1920, MOSAIC_MIN_TILE = 320 };
 
 // The objects of one image of the batch, in the batch's input pixels.
 typedef struct {
