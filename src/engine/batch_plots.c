@@ -46,6 +46,7 @@ typedef struct {
 } Collected;
 
 static int collect(Collected *c, const Prediction *p) {
+    if (p->n == 0) return 0;
     if (c->n + p->n > c->cap) {
         int cap = 2 * (c->n + p->n) + 16;
         float *boxes = realloc(c->boxes, sizeof *boxes * 4 * (size_t)cap);
@@ -61,7 +62,7 @@ static int collect(Collected *c, const Prediction *p) {
     memcpy(c->scores + c->n, p->scores, sizeof *c->scores * (size_t)p->n);
     memcpy(c->classes + c->n, p->classes, sizeof *c->classes * (size_t)p->n);
     c->n += p->n;
-    if (p->masks && p->n > 0) {
+    if (p->masks) {
         size_t bytes = (size_t)p->n * (size_t)p->mask_w * (size_t)p->mask_h;
         if (c->mask_bytes + bytes > c->mask_cap) {
             size_t cap = 2 * (c->mask_bytes + bytes);
@@ -98,6 +99,7 @@ static int predictions_mosaic(ValPlots *v, const char *path, const Batch *b, Gra
     }
     // Pointers last: the arrays may have moved while growing.
     for (int i = 0; rc == 0 && i < b->size && i < MOSAIC_MAX_TILES; i++) {
+        if (tiles[i].n == 0) continue; // no arrays at all when nothing was found
         tiles[i].boxes = c.boxes + 4 * first[i];
         tiles[i].scores = c.scores + first[i];
         tiles[i].classes = c.classes + first[i];

@@ -187,7 +187,7 @@ static int predict_one(Predictor *p, const PredictRunOptions *o, InferenceModel 
         if (!p->boxes) rc = yolo_fail("out of memory for %d boxes", r.n);
     }
     if (rc == 0) {
-        memcpy(p->boxes, r.boxes, sizeof *p->boxes * 4 * (size_t)r.n);
+        if (r.n > 0) memcpy(p->boxes, r.boxes, sizeof *p->boxes * 4 * (size_t)r.n);
         predict_scale_boxes(p->boxes, r.n, lb.w, lb.h, img.w, img.h);
         memset(p->counts, 0, sizeof *p->counts * (size_t)im->nc);
         for (int d = 0; d < r.n; d++)
