@@ -69,7 +69,11 @@ typedef struct {
     // Prediction (optional: NULL when the task has none yet; `yolo TASK predict` then says so, and
     // the validation plots show labels only). predict reads image `image` of the batch in g after
     // a forward pass in eval mode (any input size the model takes) and fills *out. The state holds
-    // the options and scratch that grows with the input size; predict allocates only then.
+    // the options and scratch that grows with the input size; predict allocates only then. The
+    // engine prepares the input (detect, segment: Ultralytics' auto letterbox; classify: the
+    // centre crop, engine/predict_image.h), maps boxes and masks back to the image, draws them
+    // (masks blended under the boxes; a classifier's top classes as text) and writes label files
+    // (objects as class cx cy w h [conf]; top classes as "score name" lines).
     void *(*predictor_create)(const Model *m, const PredictOptions *o);
     int (*predict)(void *state, Graph *g, const Model *m, int image, Prediction *out);
     void (*predictor_destroy)(void *state);

@@ -46,6 +46,31 @@ TEST(predict_letterbox_pads_only_to_the_stride) {
     image_free(&img);
 }
 
+TEST(predict_classify_input_is_the_centre_crop) {
+    PredictLetterbox lb;
+    // 100x60 at 32: 53x32 (the classify validation loader's truncation), 11 columns cut on the left.
+    predict_center_crop_plan(100, 60, 32, &lb);
+    EXPECT(lb.w == 32 && lb.h == 32 && lb.nw == 53 && lb.nh == 32 && lb.left == -11 && lb.top == 0);
+    predict_center_crop_plan(40, 90, 32, &lb);
+    EXPECT(lb.nw == 32 && lb.nh == 72 && lb.left == 0 && lb.top == -20);
+    // Every input pixel comes from the image: column x of the input is column x + 11 of the resized
+    // image, whose red channel is a ramp of the column.
+    Image img = {0};
+    if (image_alloc(&img, 53, 32) != 0) return;
+    for (int y = 0; y < 32; y++)
+        for (int x = 0; x < 53; x++) {
+            uint8_t *p = img.rgb + ((size_t)y * 53 + (size_t)x) * 3;
+            p[0] = (uint8_t)(4 * x), p[1] = 10, p[2] = 20;
+        }
+    predict_center_crop_plan(53, 32, 32, &lb);
+    float chw[3 * 32 * 32];
+    EXPECT_OK(predict_letterbox(&img, &lb, chw));
+    EXPECT_NEAR(chw[0], 4.0 * 11 / 255.0, 1e-6);
+    EXPECT_NEAR(chw[31 * 32 + 31], 4.0 * 42 / 255.0, 1e-6);
+    EXPECT_NEAR(chw[2 * 32 * 32 + 500], 20.0 / 255.0, 1e-6);
+    image_free(&img);
+}
+
 TEST(predict_boxes_map_back_to_the_original_image_and_clip) {
     // The 100x60 image in a 96x64 input: gain 0.96, padding (0, 3).
     double gain;

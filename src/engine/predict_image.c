@@ -18,6 +18,14 @@ void predict_letterbox_plan(int w0, int h0, int imgsz, int stride, PredictLetter
     *lb = (PredictLetterbox){.w = nw + left + right, .h = nh + top + bottom, .nw = nw, .nh = nh, .left = left, .top = top};
 }
 
+void predict_center_crop_plan(int w0, int h0, int imgsz, PredictLetterbox *lb) {
+    // The same truncation as the classify validation loader (src/data/sample.c).
+    bool wide = w0 >= h0;
+    int nw = wide ? (int)((double)imgsz * w0 / h0) : imgsz, nh = wide ? imgsz : (int)((double)imgsz * h0 / w0);
+    *lb = (PredictLetterbox){.w = imgsz, .h = imgsz, .nw = nw, .nh = nh, .left = -(int)lround((nw - imgsz) / 2.0),
+                             .top = -(int)lround((nh - imgsz) / 2.0)};
+}
+
 int predict_letterbox(const Image *src, const PredictLetterbox *lb, float *chw) {
     Image resized = {0};
     const Image *body = src;
@@ -28,11 +36,17 @@ int predict_letterbox(const Image *src, const PredictLetterbox *lb, float *chw) 
     size_t plane = (size_t)lb->w * (size_t)lb->h;
     const float pad = AUGMENT_PAD_VALUE / 255.0f;
     for (size_t p = 0; p < 3 * plane; p++) chw[p] = pad;
+    // The resized image's pixels that land inside the input (all of them unless cropped).
     for (int y = 0; y < lb->nh; y++) {
+        int iy = lb->top + y;
+        if (iy < 0 || iy >= lb->h) continue;
         const uint8_t *row = body->rgb + (size_t)y * (size_t)lb->nw * 3;
-        size_t at = (size_t)(lb->top + y) * (size_t)lb->w + (size_t)lb->left;
-        for (int x = 0; x < lb->nw; x++)
-            for (int c = 0; c < 3; c++) chw[(size_t)c * plane + at + (size_t)x] = (float)row[3 * x + c] * (1.0f / 255.0f);
+        for (int x = 0; x < lb->nw; x++) {
+            int ix = lb->left + x;
+            if (ix < 0 || ix >= lb->w) continue;
+            size_t at = (size_t)iy * (size_t)lb->w + (size_t)ix;
+            for (int c = 0; c < 3; c++) chw[(size_t)c * plane + at] = (float)row[3 * x + c] * (1.0f / 255.0f);
+        }
     }
     image_free(&resized);
     return 0;

@@ -170,8 +170,8 @@ static int predict_one(Predictor *p, const PredictRunOptions *o, InferenceModel 
     TRY(image_read(path, &img));
     double t0 = seconds();
     PredictLetterbox lb;
-    int stride = im->m.strides[im->m.n_levels > 0 ? im->m.n_levels - 1 : 0];
-    predict_letterbox_plan(img.w, img.h, o->imgsz, stride > 0 ? stride : 32, &lb);
+    if (o->task == TASK_CLASSIFY) predict_center_crop_plan(img.w, img.h, o->imgsz, &lb);
+    else predict_letterbox_plan(img.w, img.h, o->imgsz, im->m.strides[im->m.n_levels - 1], &lb);
     EvalGraph *v = eval_graph_for(&p->graphs, lb.h, lb.w, im->g->params.base, 1);
     int rc = v ? graph_set_batch(v->g, 1) : -1;
     if (rc == 0) rc = predict_letterbox(&img, &lb, v->g->values[v->m.input].data.data);
