@@ -98,7 +98,7 @@ static int write_labels(const char *dir, const char *path, const PredictRunOptio
     if (!f) return yolo_fail("cannot create %s: %s", file, strerror(errno));
     char buf[16];
     for (int k = 0; k < r->n_top; k++)
-        fprintf(f, "%g %s\n", (double)r->top_scores[k], class_name(im, r->top_classes[k], buf, sizeof buf));
+        fprintf(f, "%.2f %s\n", (double)r->top_scores[k], class_name(im, r->top_classes[k], buf, sizeof buf));
     for (int d = 0; d < r->n; d++) {
         const float *b = &p->boxes[4 * d];
         // xywhn: the box's centre and size over the image's width and height, in float32.
@@ -249,8 +249,9 @@ static int run(Predictor *p, PredictRunOptions *o, InferenceModel *im, const Sou
     }
     for (int i = 0; i < src->n; i++) TRY(predict_one(p, o, im, src->paths[i], i, src->n));
     double n = p->seen > 0 ? p->seen : 1;
-    printf("Speed: %.1fms preprocess, %.1fms inference, %.1fms postprocess per image at shape (1, 3, %d, %d)\n",
-           1e3 * p->pre / n, 1e3 * p->infer / n, 1e3 * p->post / n, p->last_h, p->last_w);
+    if (o->verbose)
+        printf("Speed: %.1fms preprocess, %.1fms inference, %.1fms postprocess per image at shape (1, 3, %d, %d)\n",
+               1e3 * p->pre / n, 1e3 * p->infer / n, 1e3 * p->post / n, p->last_h, p->last_w);
     if (o->run_dir[0]) {
         printf("Results saved to %s\n", o->run_dir);
         if (o->save_txt) printf("%d label%s saved to %s/labels\n", p->labelled, p->labelled == 1 ? "" : "s", o->run_dir);
