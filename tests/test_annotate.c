@@ -131,3 +131,21 @@ TEST(mosaic_writes_a_jpeg_of_the_grid_size_with_its_boxes) {
     free(images);
     scratch_remove(dir);
 }
+
+TEST(mosaic_shrinks_wide_batches_to_1920_pixels) {
+    char dir[256], path[512];
+    if (!scratch_make(dir, sizeof dir, "mosaic-wide")) return;
+    enum { W = 2000, H = 64 };
+    float *images = calloc(3 * W * H, sizeof(float));
+    if (!images) return;
+    Batch b = {.size = 1, .h = H, .w = W, .images = images};
+    snprintf(path, sizeof path, "%s/wide.jpg", dir);
+    EXPECT_OK(mosaic_write(path, &b, NULL, NULL, 0, NULL));
+    Image back = {0};
+    EXPECT_OK(image_read(path, &back));
+    // Ultralytics: scale 1920 / 2000, each side rounded up: 1920 x ceil(61.44).
+    EXPECT(back.w == 1920 && back.h == 62);
+    image_free(&back);
+    free(images);
+    scratch_remove(dir);
+}

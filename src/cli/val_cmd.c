@@ -39,8 +39,10 @@ static int options(const Args *a, const InferenceModel *im, ValOptions *o) {
     }
     int rc = data[0] ? copy_text(o->data, sizeof o->data, data, "data")
                      : yolo_fail("data= is missing and %s does not record a dataset; give data=", im->path);
-    if (rc == 0 && !args_given(a, "data"))
-        printf("Validating on data=%s, the dataset %s was trained on\n", o->data, im->path);
+    if (rc == 0)
+        printf("Validating %s on data=%s%s, split=%s, imgsz=%d%s\n", im->path, o->data,
+               args_given(a, "data") ? "" : " (the dataset it was trained on)", a->split, o->imgsz,
+               args_given(a, "imgsz") || !im->from_checkpoint ? "" : " (as trained)");
     free(trained);
     return rc;
 }

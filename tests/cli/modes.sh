@@ -29,7 +29,7 @@ expect_all() {
     printf '%s\n' "$out" | head -n 20 | sed 's/^/    /'
   fi
 }
-expect_all "val prints the per-class table on the checkpoint's own dataset" 0 "^Validating on data=shapes8.yaml" \
+expect_all "val prints the per-class table on the checkpoint's own dataset" 0 "^Validating $ckpt on data=shapes8.yaml \(the dataset it was trained on\), split=val, imgsz=64 \(as trained\)$" \
   "^ +all +4 +16 " "^ +circle +2 +3 " "^Speed: .*ms preprocess" "^Results saved to runs/detect/val$" -- detect val model=$ckpt
 check "val writes metrics.json" grep -q '"metrics/mAP50-95(B)":' runs/detect/val/metrics.json
 check "val writes its batch mosaics" test -n "$(image_size runs/detect/val/val_batch0_labels.jpg)" -a -n "$(image_size runs/detect/val/val_batch0_pred.jpg)"
