@@ -206,6 +206,7 @@ static int predict_one(Predictor *p, const PredictRunOptions *o, InferenceModel 
             char text[2048];
             describe(p, im, &r, text, sizeof text);
             printf("image %d/%d %s: %dx%d %s%.1fms\n", index + 1, n, path, lb.h, lb.w, text, 1e3 * (t2 - t1));
+            fflush(stdout); // a line per image as it is done, also into a pipe or a log
         }
     }
     if (rc == 0 && o->save_txt) {

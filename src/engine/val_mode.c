@@ -34,12 +34,14 @@ static void release(Val *v) {
     dataset_config_free(&v->data);
 }
 
-static int load_data(const ValOptions *o, const InferenceModel *im, Val *v) {
+static int load_data(const ValOptions *o, InferenceModel *im, Val *v) {
     TRY(dataset_config_load(o->data, o->datasets_dir[0] ? o->datasets_dir : NULL, o->task == TASK_CLASSIFY, &v->data));
     const char *split = SPLIT_NAMES[o->split];
     if (v->data.n_sources[o->split] == 0)
         return yolo_fail("data=%s has no %s split; give split=val, or add `%s:` to %s", o->data, split, split,
                          v->data.yaml_path[0] ? v->data.yaml_path : o->data);
+    // A model YAML's nc gives way to the dataset's, as in training; a checkpoint's cannot.
+    if (!im->from_checkpoint) im->nc = v->data.nc;
     if (v->data.nc != im->nc)
         return yolo_fail("%s has %d classes but data=%s has %d; validate it on the dataset it was trained for", im->path,
                          im->nc, o->data, v->data.nc);

@@ -38,6 +38,9 @@ map_csv=$(tail -n 1 runs/detect/modes/results.csv | cut -d, -f9)
 expect "val at the training's validation batch gives its mAP50-95" 0 "Results saved to runs/detect/val2" -- detect val model=$ckpt batch=8
 map_json=$(sed -nE 's/.*"metrics\/mAP50-95\(B\)":[[:space:]]*([^,]+),?/\1/p' runs/detect/val2/metrics.json)
 check "metrics.json's mAP50-95 is results.csv's ($map_csv)" awk -v a="$map_csv" -v b="$map_json" 'BEGIN { exit !(b != "" && a - b < 1e-6 && b - a < 1e-6) }'
+expect_all "val of a model YAML validates random weights with the dataset's classes" 0 \
+  "WARNING: yolov8n.yaml has no trained weights" "^ +all +4 +16 " "^Results saved to runs/detect/val3$" -- \
+  detect val model=yolov8n.yaml data=shapes8.yaml imgsz=64 plots=False
 src=datasets/shapes8/images/val
 expect_all "predict prints a line per image and the speed" 0 "^image 1/4 /.*/00000.jpg: 64x64 (2 [a-z]+s|1 [a-z]+, 1 [a-z]+), [0-9.]+ms$" \
   "^image 4/4 " "^Speed: .*ms preprocess, .*ms inference, .*ms postprocess per image at shape \(1, 3, 64, 64\)" \
