@@ -317,6 +317,12 @@ TEST(args_defaults_depend_on_task_and_mode) {
     EXPECT_STR(args.model, "yolov8n-seg.yaml");
     EXPECT_STR(args.data, ""); // predict reads source=, not a dataset
     EXPECT(args.imgsz == 640);
+    // val of a checkpoint takes the checkpoint's own dataset (cli/val_cmd.c): nothing filled, no warning.
+    EXPECT_OK(parse_line(&args, &cmd, "detect val model=runs/detect/train/weights/best.ckpt"));
+    EXPECT_STR(args.data, "");
+    EXPECT_STR(cmd.warnings, "");
+    EXPECT_OK(parse_line(&args, &cmd, "detect val model=yolov8n.yaml"));
+    EXPECT_STR(args.data, "shapes.yaml");
     EXPECT_OK(parse_line(&args, &cmd, "detect train resume=runs/detect/train/weights/last.ckpt"));
     EXPECT_STR(args.model, "");
     EXPECT_OK(parse_line(&args, &cmd, "segment train model=configs/yolov8s-seg.yaml name=model"));

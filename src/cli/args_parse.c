@@ -393,6 +393,10 @@ static int fill_defaults(Args *a, ArgsCommand *cmd) {
     if (!args_given(a, "mode"))
         warn(cmd, "'mode' argument is missing. Valid modes are train, val, predict, info. Using default 'mode=%s'.", a->mode);
     bool info = !strcmp(a->mode, "info"), uses_data = !strcmp(a->mode, "train") || !strcmp(a->mode, "val");
+    // val of a checkpoint defaults to the dataset it was trained on (cli/val_cmd.c), as
+    // Ultralytics' Model.val() does with the overrides a checkpoint carries.
+    size_t model_len = strlen(a->model);
+    if (!strcmp(a->mode, "val") && model_len >= 5 && !strcmp(a->model + model_len - 5, ".ckpt")) uses_data = false;
     if (a->nc.kind != ARGS_NONE && !info)
         return yolo_fail("'nc=%lld' is an argument of 'yolo TASK info' only; for %s the dataset's names set the classes", a->nc.i, a->mode);
     // A resumed run takes its model and data from the checkpoint: nothing is filled in.

@@ -10,7 +10,9 @@
 #include "cli/args.h"
 #include "cli/checkpoint_cmd.h"
 #include "cli/info.h"
+#include "cli/predict_cmd.h"
 #include "cli/train_cmd.h"
+#include "cli/val_cmd.h"
 #include "core/status.h"
 #include "yolo/version.h"
 
@@ -19,12 +21,17 @@ static void print_help(FILE *out) {
             "yolo %s: YOLO training in C\n"
             "usage: yolo TASK MODE key=value ...\n"
             "  TASK       detect | segment | classify (default detect)\n"
-            "  MODE       train | val | predict | info (default train; train, val and predict are being built)\n"
+            "  MODE       train | val | predict | info (default train)\n"
             "  key=value  any argument that 'yolo cfg' lists, e.g. epochs=10 imgsz=320; a bool key alone\n"
             "             sets it True (yolo train resume); cfg=my.yaml takes arguments from a file\n"
             "             and replaces those before it\n"
             "\n"
             "  yolo detect train data=shapes.yaml model=yolov8n.yaml epochs=10 lr0=0.01\n"
+            "  yolo detect val model=runs/detect/train/weights/best.ckpt   metrics on the dataset it trained on\n"
+            "       (or data=..., split=val|test, imgsz, batch, conf 0.001, iou 0.7, max_det; runs/detect/val*)\n"
+            "  yolo detect predict model=runs/detect/train/weights/best.ckpt source=images/\n"
+            "       source: an image, a folder, a glob 'imgs/*.jpg' or a .txt list; conf 0.25, iou, max_det,\n"
+            "       classes=[0,2], save_txt, save_conf, show_labels, show_conf, line_width; runs/detect/predict*\n"
             "  yolo detect info model=yolov8s.yaml imgsz=640 nc=80   layer table, parameters, GFLOPs\n"
             "\n"
             "  yolo help       this help (also -h, --help)\n"
@@ -73,16 +80,11 @@ static int checks(void) {
 // ---- Modes ---------------------------------------------------------------------------------
 // One function per mode, given the resolved arguments. Each returns the exit status.
 
-static int not_built(const char *mode) {
-    fprintf(stderr, "yolo: %s is not available in this build yet\n", mode);
-    return 2;
-}
-
 static int run_train(const Args *a) { return train_command(a); }
 
-static int run_val(const Args *a) { return not_built(a->mode); }
+static int run_val(const Args *a) { return val_command(a); }
 
-static int run_predict(const Args *a) { return not_built(a->mode); }
+static int run_predict(const Args *a) { return predict_command(a); }
 
 static int run_info(const Args *a) {
     if (info_main(a) == 0) return 0;

@@ -10,25 +10,18 @@
 #include <time.h>
 
 #include "engine/checkpoint.h"
+#include "engine/evaluate.h"
 #include "engine/optimizer.h"
 #include "engine/train_options.h"
 #include "tasks/task.h"
 
-enum { MAX_VAL_SHAPES = 16, MAX_COLUMNS = 2 + 2 * TASK_MAX_LOSSES + TASK_MAX_METRICS + OPTIM_GROUPS };
+enum { MAX_COLUMNS = 2 + 2 * TASK_MAX_LOSSES + TASK_MAX_METRICS + OPTIM_GROUPS };
 
 static inline double now_seconds(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
-
-// A forward-only graph for one validation batch shape, holding a copy of the EMA weights.
-typedef struct {
-    int h, w;
-    Graph *g;
-    Model m;
-    int64_t weights_pass; // the validation pass whose EMA weights g holds (copied once per pass)
-} ValGraph;
 
 typedef struct {
     const TrainOptions *o;
@@ -43,9 +36,8 @@ typedef struct {
     Ema ema;
     Loader *train_loader, *val_loader;
     void *criterion, *val_criterion, *validator;
-    ValGraph val_graphs[MAX_VAL_SHAPES];
-    int n_val_graphs;
-    int64_t val_passes; // validations run by this process
+    EvalGraphs val_graphs; // forward-only graphs per validation batch shape, holding the EMA
+    int64_t val_passes;    // validations run by this process (the generation of the EMA they hold)
     char run_dir[4096];
     double lr0, momentum, warmup_bias_lr;
     int accumulate, nb, val_batch;
@@ -95,7 +87,6 @@ int run_resumed_dir(const char *ckpt, char *out, size_t cap);
 int run_rewrite_results(const Run *r, const char *path);
 
 // run_validate.c
-int run_copy_batch_images(Graph *g, const Model *m, const Batch *b);
 int run_validate(Run *r, double *val_losses, double *metrics, double *fitness, bool table);
 
 #endif

@@ -26,14 +26,21 @@ static bool exists(const char *path) {
     return stat(path, &st) == 0;
 }
 
-int run_dir_create(const char *project, const char *task, const char *name, bool exist_ok, char *out, size_t cap) {
+int run_dir_new(const char *project, const char *task, const char *name, const char *mode, bool exist_ok, char *out,
+                size_t cap) {
     char base[4096];
-    int n = project && project[0] ? snprintf(base, sizeof base, "%s/%s", project, name && name[0] ? name : "train")
-                                  : snprintf(base, sizeof base, "runs/%s/%s", task, name && name[0] ? name : "train");
+    const char *leaf = name && name[0] ? name : mode;
+    int n = project && project[0] ? snprintf(base, sizeof base, "%s/%s", project, leaf)
+                                  : snprintf(base, sizeof base, "runs/%s/%s", task, leaf);
     if (n >= (int)sizeof base || (size_t)n + 16 >= cap) return yolo_fail("run folder %s: path too long", base);
     snprintf(out, cap, "%s", base);
     // train, train2, train3, ...: the first free name; the suffix starts at 2 with no separator.
     for (int k = 2; !exist_ok && exists(out); k++) snprintf(out, cap, "%s%d", base, k);
+    return make_dirs(out);
+}
+
+int run_dir_create(const char *project, const char *task, const char *name, bool exist_ok, char *out, size_t cap) {
+    TRY(run_dir_new(project, task, name, "train", exist_ok, out, cap));
     char weights[4200];
     snprintf(weights, sizeof weights, "%s/weights", out);
     return make_dirs(weights);

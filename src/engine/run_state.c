@@ -227,6 +227,9 @@ cJSON *run_state_json(const Run *r, int epochs_done, int batch, bool finished, d
     char fp[32];
     snprintf(fp, sizeof fp, "%016llx", (unsigned long long)r->train_split.fingerprint);
     cJSON_AddStringToObject(data, "train_fingerprint", fp);
+    // The class names, so that predict can label objects without the dataset at hand.
+    if (r->data.names)
+        cJSON_AddItemToObject(data, "names", cJSON_CreateStringArray((const char *const *)r->data.names, r->data.nc));
     cJSON *model = cJSON_AddObjectToObject(s, "model");
     cJSON_AddStringToObject(model, "yaml", r->def.text ? r->def.text : "");
     char scale[2] = {r->def.scale, 0};

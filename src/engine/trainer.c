@@ -15,6 +15,7 @@
 
 #include "core/status.h"
 #include "engine/run.h"
+#include "engine/batch_plots.h"
 #include "engine/checkpoint.h"
 #include "engine/optimizer.h"
 #include "engine/progress.h"
@@ -193,13 +194,19 @@ static int train_epoch(Run *r, int epoch) {
     double t0 = now_seconds();
     progress_begin(&p, o->verbose, r->nb, t0);
     char text[256] = "";
+    double plot_seconds = 0.0;
     for (int k = start; k < r->nb; k++) {
         int64_t ni = k + (int64_t)r->nb * epoch;
         r->accumulate = schedule_accumulate(ni, nw, o->nbs, o->batch);
         schedule_warmup(&r->optim, ni, nw, lf, r->warmup_bias_lr, o->warmup_momentum, o->momentum);
         Batch b;
         TRY(loader_get(r->train_loader, epoch, k, &b));
-        TRY(run_copy_batch_images(r->g, &r->m, &b));
+        if (o->plots && ni < BATCH_PLOTS) { // train_batch0..2.jpg, outside the timed step
+            double tp = now_seconds();
+            TRY(plot_train_batch(r->run_dir, (int)ni, &b, &r->train_split, r->data.names, r->data.nc, o->mask_ratio));
+            plot_seconds += now_seconds() - tp;
+        }
+        TRY(eval_copy_batch_images(r->g, &r->m, &b));
         TRY(graph_forward(r->g));
         graph_clear_activation_grads(r->g);
         double losses[TASK_MAX_LOSSES];
@@ -235,7 +242,7 @@ static int train_epoch(Run *r, int epoch) {
         }
     }
     progress_end(&p, text, now_seconds());
-    r->train_seconds += now_seconds() - t0;
+    r->train_seconds += now_seconds() - t0 - plot_seconds;
     return EPOCH_DONE;
 }
 
@@ -295,7 +302,7 @@ static void release(Run *r) {
         if (r->val_criterion) r->task->criterion_destroy(r->val_criterion);
         if (r->validator) r->task->validator_destroy(r->validator);
     }
-    for (int i = 0; i < r->n_val_graphs; i++) graph_destroy(r->val_graphs[i].g);
+    eval_graphs_free(&r->val_graphs);
     loader_destroy(r->train_loader);
     loader_destroy(r->val_loader);
     ema_free(&r->ema);

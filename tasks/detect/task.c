@@ -8,6 +8,7 @@
 #include "tasks/detect/loss.h"
 #include "tasks/detect/metrics.h"
 #include "tasks/detect/plots.h"
+#include "tasks/detect/predict.h"
 #include "tasks/task.h"
 
 static void head_tensors(Graph *g, const Model *m, const Tensor **outs, Tensor **grads) {
@@ -228,4 +229,7 @@ const TaskImpl DETECT_TASK = {
     .validate_finish = validate_finish,
     .validator_destroy = validator_destroy,
     .write_plots = write_plots,
+    .predictor_create = detect_predictor_create,
+    .predict = detect_predict,
+    .predictor_destroy = detect_predictor_destroy,
 };

@@ -249,6 +249,8 @@ expect "plots=False trains without drawing" 0 "1 epochs completed" -- \
 check "plots=False writes no PNG" test -f runs/detect/noplots/results.csv -a -z "$(ls runs/detect/noplots/*.png 2>/dev/null)"
 # Datasets from the network, against a local HTTP server.
 . "$here/download.sh"
+# val and predict, on a model of their own.
+. "$here/modes.sh"
 cd - >/dev/null || exit 1
 
 echo "$passed passed, $failed failed"

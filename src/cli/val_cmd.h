@@ -1,0 +1,11 @@
+#ifndef YOLO_CLI_VAL_CMD_H
+#define YOLO_CLI_VAL_CMD_H
+
+#include "cli/args.h"
+
+// `yolo TASK val model=PATH.ckpt [data=...] ...`: the arguments checked and resolved (a
+// checkpoint's own dataset and imgsz where data= and imgsz= are not given; conf 0.001), then the
+// validation (engine/val_mode.h). Returns the exit code: 0 done, 2 bad arguments, 1 it failed.
+int val_command(const Args *a);
+
+#endif
