@@ -10,6 +10,7 @@
 #include "engine/evaluate.h"
 #include "engine/run_dir.h"
 #include "io/atomic_file.h"
+#include "plot/chart.h"
 #include "tasks/task.h"
 
 static const char *const SPLIT_NAMES[SPLIT_COUNT] = {"train", "val", "test"};
@@ -112,6 +113,7 @@ static int run(ValOptions *o, InferenceModel *im, Val *v) {
     printf("Speed: %.1fms preprocess, %.1fms inference, %.1fms postprocess per image\n", 1e3 * t.preprocess / n,
            1e3 * t.inference / n, 1e3 * t.postprocess / n);
     TRY(write_metrics(o->run_dir, o, im, v, metrics, fitness, &t));
+    if (o->plots && v->task->write_plots && v->task->write_plots(v->validator, o->run_dir) != 0) chart_warn("validation plots");
     printf("Results saved to %s\n", o->run_dir);
     return 0;
 }

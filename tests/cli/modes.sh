@@ -33,6 +33,7 @@ expect_all "val prints the per-class table on the checkpoint's own dataset" 0 "^
   "^ +all +4 +16 " "^ +circle +2 +3 " "^Speed: .*ms preprocess" "^Results saved to runs/detect/val$" -- detect val model=$ckpt
 check "val writes metrics.json" grep -q '"metrics/mAP50-95(B)":' runs/detect/val/metrics.json
 check "val writes its batch mosaics" test -n "$(image_size runs/detect/val/val_batch0_labels.jpg)" -a -n "$(image_size runs/detect/val/val_batch0_pred.jpg)"
+check "val writes the confusion matrix and the PR curve" test -s runs/detect/val/confusion_matrix.png -a -s runs/detect/val/PR_curve.png
 # The training's last validation ran at batch 2 x 4 and conf 0.001: val with batch=8 gives its mAP50-95.
 map_csv=$(tail -n 1 runs/detect/modes/results.csv | cut -d, -f9)
 expect "val at the training's validation batch gives its mAP50-95" 0 "Results saved to runs/detect/val2" -- detect val model=$ckpt batch=8
