@@ -4,6 +4,7 @@
 #ifndef YOLO_BACKEND_BACKEND_H
 #define YOLO_BACKEND_BACKEND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/arena.h"
@@ -46,6 +47,15 @@ struct Backend {
 // message when threads cannot be started.
 Backend *backend_cpu_create(int n_threads);
 void backend_destroy(Backend *backend);
+
+// The CUDA backend on GPU `device` (cuda/cuda_backend.c). deterministic picks only deterministic
+// cuDNN algorithms. Returns NULL with a message when this build has no CUDA support, no GPU is
+// visible, or the GPU cannot be initialised.
+typedef struct {
+    int device;
+    bool deterministic;
+} CudaOptions;
+Backend *backend_cuda_create(const CudaOptions *options);
 
 static inline int backend_alloc(const Backend *b, size_t bytes, void **out) { return b->mem.alloc(b, bytes, out); }
 static inline void backend_release(const Backend *b, void *block) { b->mem.release(b, block); }
