@@ -85,3 +85,15 @@ TEST(arena_commit_names_the_arena_when_the_hook_fails) {
     EXPECT(a.base == NULL);
     arena_release(&a);
 }
+
+// In a build without CUDA, asking for the CUDA backend is an error that says so; with CUDA and no
+// GPU it is an error that says that (tests/gpu covers the GPU case).
+TEST(cuda_backend_create_without_gpu_fails_cleanly) {
+    Backend *b = backend_cuda_create(&(CudaOptions){.device = 0});
+    if (b) { // a GPU is present: nothing to check here
+        backend_destroy(b);
+        return;
+    }
+    EXPECT(strstr(yolo_error(), "GPU 0") != NULL);
+    yolo_error_clear();
+}
