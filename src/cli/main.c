@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "backend/device.h"
 #include "cli/args.h"
 #include "cli/checkpoint_cmd.h"
 #include "cli/info.h"
@@ -74,6 +75,13 @@ static int checks(void) {
            YOLO_VERSION, __VERSION__, __STDC_VERSION__, YOLO_CONFIG_DIR,
            configs ? "models and datasets found" : "missing: model and dataset files cannot be read", sysconf(_SC_NPROCESSORS_ONLN),
            openblas_get_config());
+    // CUDA support and the GPUs: a build with CUDA on a machine without a driver or GPU says so
+    // and still passes, since the CPU device works there.
+    CudaInfo cuda;
+    cuda_info_query(&cuda);
+    char text[2048];
+    cuda_info_format(&cuda, text, sizeof text);
+    fputs(text, stdout);
     return configs ? 0 : 1;
 }
 

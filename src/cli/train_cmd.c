@@ -6,14 +6,34 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "backend/device.h"
 #include "core/status.h"
 #include "engine/checkpoint.h"
 #include "engine/trainer.h"
 
+// device= as text ("cpu", "0", "0,1"), parsed and checked against this build and machine: the CPU
+// passes; a GPU request fails with what is missing (CUDA support, a GPU) or, when the GPU is
+// there, with the fact that the trainer does not run on it yet. Never a silent CPU fallback.
+static int check_device(const Args *a) {
+    char text[ARGS_TEXT_MAX] = "";
+    if (a->device.kind == ARGS_INT) snprintf(text, sizeof text, "%lld", a->device.i);
+    else if (a->device.kind == ARGS_STR) snprintf(text, sizeof text, "%s", a->device.s);
+    else if (a->device.kind == ARGS_LIST)
+        for (int i = 0; i < a->device.n; i++) {
+            size_t used = strlen(text);
+            snprintf(text + used, sizeof text - used, "%s%lld", i ? "," : "", a->device.list[i]);
+        }
+    DeviceRequest r;
+    TRY(device_parse(text, &r));
+    if (!r.cuda) return 0;
+    CudaInfo info;
+    cuda_info_query(&info);
+    return device_check_training(&r, &info, text);
+}
+
 // Arguments whose features are not built yet: refusing them beats training without them.
 static int refuse_unsupported(const Args *a) {
-    if (a->device.kind != ARGS_NONE && !(a->device.kind == ARGS_STR && !strcmp(a->device.s, "cpu")))
-        return yolo_fail("device: this build trains on the CPU only; use device=cpu or leave device unset");
+    TRY(check_device(a));
     if (a->rect) return yolo_fail("rect=True (rectangular training batches) is not supported yet; remove it");
     if (a->single_cls) return yolo_fail("single_cls=True is not supported yet; remove it");
     if (a->multi_scale) return yolo_fail("multi_scale=True is not supported yet; remove it");

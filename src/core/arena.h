@@ -9,13 +9,26 @@
 
 enum { ARENA_ALIGN = 64 }; // a cache line, and the widest SIMD load
 
+// Where an arena's block lives. All NULL (arena_make's) means host memory from aligned_alloc; a
+// backend supplies hooks for its own memory (backend_arena_memory in backend/backend.h), so the
+// same planning puts a graph's arenas on a GPU. base is then a device address: only that backend's
+// kernels and copies may dereference it.
+typedef struct {
+    int (*alloc)(void *ctx, size_t bytes, void **out); // zero-filled, ARENA_ALIGN-aligned; -1 with a message
+    void (*release)(void *ctx, void *block);
+    void *ctx;
+} ArenaMemory;
+
 typedef struct {
     const char *name; // for messages: "activations"
     char *base;       // NULL until committed
     size_t size;      // bytes reserved so far (final after commit)
+    ArenaMemory mem;  // where commit allocates
 } Arena;
 
 Arena arena_make(const char *name);
+// An arena whose block comes from mem instead of the host heap.
+Arena arena_make_on(const char *name, ArenaMemory mem);
 // Reserves bytes (rounded up to ARENA_ALIGN) and returns their offset. Only before commit.
 size_t arena_reserve(Arena *a, size_t bytes);
 // Allocates the reserved size once, zero-filled. Returns -1 with a message if memory is short.

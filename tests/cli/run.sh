@@ -58,7 +58,12 @@ expect "-h is help" 0 'usage: yolo' -- -h
 expect "--help is help, without a warning about dashes" 0 '^usage: yolo' -- --help
 expect "cfg prints every default" 0 'lr0: 0\.01 ' -- cfg
 expect "checks reports the build" 0 'configs: .*models and datasets found' -- checks
-expect "train refuses what it cannot do yet" 2 'device: this build trains on the CPU only' -- detect train device=0 epochs=3
+# device=0 fails before training with what is missing: CUDA in this build, a GPU on this machine, or
+# (GPU present) the trainer's GPU wiring. Never a silent CPU run.
+expect "device=0 says why it cannot train on a GPU" 2 'device=0: .*(built without CUDA support|sees no GPU|not wired into the trainer yet).*use device=cpu' -- detect train device=0 epochs=3
+expect "device=cuda:1 is a GPU request too" 2 'device=cuda:1: .*use device=cpu' -- detect train device=cuda:1 epochs=3
+expect "device=mps is refused" 2 "device=mps: mps is Apple's GPU" -- detect train device=mps epochs=3
+expect "checks reports CUDA support" 0 'CUDA: (built in \(runtime [0-9.]+, cuBLAS ([0-9.]+|not loadable), cuDNN [0-9.]+\)|not built in)' -- checks
 expect "the mode defaults to train with a warning" 2 "WARNING: 'mode' argument is missing.*Using default 'mode=train'" -- epochs=3 device=0
 expect "an unknown key suggests close ones" 2 "'epoch' is not a valid YOLO argument. Similar arguments are i.e. \['epochs=100'\]" -- detect train epoch=3
 expect "a bare non-bool key asks for '='" 2 "'epochs' is a valid YOLO argument but is missing an '=' sign to set its value, i.e. try 'epochs=100'" -- detect train epochs 10

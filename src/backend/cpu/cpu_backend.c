@@ -12,6 +12,7 @@ Backend *backend_cpu_create(int n_threads) {
     }
     b->name = "cpu";
     b->device = DEVICE_CPU;
+    b->mem = cpu_memory;
     b->pool = pool_create(n_threads);
     if (!b->pool) {
         free(b);
@@ -40,6 +41,7 @@ Backend *backend_cpu_create(int n_threads) {
 
 void backend_destroy(Backend *b) {
     if (!b) return;
+    if (b->destroy_impl) b->destroy_impl(b);
     pool_destroy(b->pool);
     free(b);
 }

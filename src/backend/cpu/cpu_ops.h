@@ -21,6 +21,9 @@ extern const OpImpl cpu_dropout;
 extern const OpImpl cpu_softmax;
 extern const OpImpl cpu_log_softmax;
 
+// The host heap behind BackendMemory (cpu_memory.c).
+extern const BackendMemory cpu_memory;
+
 // Runs fn over [0, n) on the backend's threads (see core/threadpool.h for the determinism rule).
 static inline void cpu_parallel(const OpArgs *a, int64_t n, ParallelFn fn, void *ctx) {
     pool_for(a->backend->pool, n, fn, ctx);
