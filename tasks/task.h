@@ -35,6 +35,10 @@ typedef struct {
     int (*validate_batch)(void *state, Graph *g, const Model *m, const Batch *b);
     int (*validate_finish)(void *state, double *metrics, double *fitness, bool print_table);
     void (*validator_destroy)(void *state);
+
+    // Optional (NULL: any dataset): refuses, before anything is written, a dataset the task cannot
+    // train on, naming it and what to use instead (segment: labels without polygons).
+    int (*check_dataset)(const DatasetConfig *cfg, const DatasetSplit *train, const DatasetSplit *val);
 } TaskImpl;
 
 // The implementation of a task, or NULL when it is not built yet.
