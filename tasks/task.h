@@ -21,6 +21,10 @@ typedef struct {
     int n_metrics;
     const char *metric_names[TASK_MAX_METRICS];  // "metrics/precision(B)", ...
 
+    // Optional (NULL: any dataset): refuses, before anything is written, a dataset the task cannot
+    // train on, naming it and what to use instead (segment: labels without polygons).
+    int (*check_dataset)(const DatasetConfig *cfg, const DatasetSplit *train, const DatasetSplit *val);
+
     // The training loss on a forward pass of g: fills losses[n_losses] (per-image values, as
     // logged), and with backward writes d(loss)/d(head outputs) into the outputs' gradients
     // (which the caller has cleared). max_h, max_w: the largest input the criterion will see.
@@ -35,10 +39,6 @@ typedef struct {
     int (*validate_batch)(void *state, Graph *g, const Model *m, const Batch *b);
     int (*validate_finish)(void *state, double *metrics, double *fitness, bool print_table);
     void (*validator_destroy)(void *state);
-
-    // Optional (NULL: any dataset): refuses, before anything is written, a dataset the task cannot
-    // train on, naming it and what to use instead (segment: labels without polygons).
-    int (*check_dataset)(const DatasetConfig *cfg, const DatasetSplit *train, const DatasetSplit *val);
 } TaskImpl;
 
 // The implementation of a task, or NULL when it is not built yet.
