@@ -51,6 +51,10 @@ typedef struct {
     int n_metrics;
     const char *metric_names[TASK_MAX_METRICS];  // "metrics/precision(B)", ...
 
+    // Optional (NULL: any dataset): refuses, before anything is written, a dataset the task cannot
+    // train on, naming it and what to use instead (segment: labels without polygons).
+    int (*check_dataset)(const DatasetConfig *cfg, const DatasetSplit *train, const DatasetSplit *val);
+
     // The training loss on a forward pass of g: fills losses[n_losses] (per-image values, as
     // logged), and with backward writes d(loss)/d(head outputs) into the outputs' gradients
     // (which the caller has cleared). max_h, max_w: the largest input the criterion will see.

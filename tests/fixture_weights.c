@@ -2,9 +2,11 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/status.h"
+#include "test.h"
 
 const char *fixture_shape_str(const StTensor *t, char *buf, int cap) {
     int used = 0;
@@ -20,6 +22,22 @@ bool fixture_same_shape(const StTensor *t, Shape s) {
     for (int i = 0; i < s.ndim; i++)
         if (t->shape[i] != s.dim[i]) return false;
     return true;
+}
+
+float *fixture_f32(const SafeTensors *st, const char *name, int64_t numel, int64_t *count) {
+    const StTensor *t = safetensors_find(st, name);
+    if (!t || t->dtype != ST_F32 || (numel >= 0 && t->numel != numel)) {
+        test_fail(__FILE__, __LINE__, "%s: fixture lacks an F32 tensor of %lld values", name, (long long)numel);
+        return NULL;
+    }
+    float *v = malloc((size_t)(t->numel ? t->numel : 1) * sizeof *v);
+    if (!v) {
+        test_fail(__FILE__, __LINE__, "out of memory reading %s", name);
+        return NULL;
+    }
+    safetensors_copy_f32(t, v);
+    if (count) *count = t->numel;
+    return v;
 }
 
 static bool starts_with(const char *s, const char *prefix) {

@@ -19,4 +19,8 @@ bool fixture_same_shape(const StTensor *t, Shape s);
 // "2x3x64x64" ("scalar" for 0 dimensions), for messages.
 const char *fixture_shape_str(const StTensor *t, char *buf, int cap);
 
+// A fixture tensor's values (malloc'd), which must be F32 with `numel` values (any count when
+// numel < 0; *count, when not NULL, receives it). NULL after recording a test failure.
+float *fixture_f32(const SafeTensors *st, const char *name, int64_t numel, int64_t *count);
+
 #endif

@@ -3,10 +3,12 @@ built by Ultralytics from our own model YAML files, with their weights, a fixed 
 train-mode forward outputs and the BN running statistics after that forward. tests/test_parity.c
 builds the same networks with our builder, loads these weights and compares. A fourth fixture,
 yolov8-detect-loss, runs v8DetectionLoss and the backward pass on the detect network for
-tests/test_detect_loss.c.
+tests/test_detect_loss.c. A fifth, yolov8-seg-loss, runs v8SegmentationLoss on the segment
+network's head outputs for tests/test_segment_loss.c.
 
 Run with the venv that setup.sh creates:  scripts/reference/.venv/bin/python scripts/reference/make_fixtures.py
-Name fixture stems (yolov8-detect, yolov8-seg, yolov8-cls, yolov8-detect-loss) to write only those.
+Name fixture stems (yolov8-detect, yolov8-seg, yolov8-cls, yolov8-detect-loss, yolov8-seg-loss) to write only
+those.
 """
 
 import json
@@ -28,7 +30,8 @@ import yaml  # noqa: E402
 from safetensors import safe_open  # noqa: E402
 from safetensors.numpy import load_file  # noqa: E402
 from ultralytics.nn.tasks import ClassificationModel, DetectionModel, SegmentationModel  # noqa: E402
-from ultralytics.utils.loss import v8DetectionLoss  # noqa: E402
+from ultralytics.data.utils import polygons2masks_overlap  # noqa: E402
+from ultralytics.utils.loss import v8DetectionLoss, v8SegmentationLoss  # noqa: E402
 
 # One custom scale for all three models. Width 1/16 gives every row >= 8 output channels (64 -> 8
 # after make_divisible; C2f's inner halves get 4) and keeps each fixture at 2 MB or less, most of
@@ -310,19 +313,143 @@ def zero_align_positives(assigner, assigned: dict) -> int:
     return int(((align == 0) & (mask_pos > 0)).sum())
 
 
+# The segmentation-loss fixture (tests/test_segment_loss.c): the segment network's head outputs
+# on three 64x64 images (prototypes 16x16), small enough to store the outputs and their
+# gradients (about 400 KB) rather than a network run. Objects are polygons, normalised, per image;
+# image 1 has none (an image without foreground inside a batch with some). In image 0 the
+# pentagon covers most of the quadrilateral and the triangle, which overlap each other too, so
+# the overlap map's painting order (largest first) decides pixels; the objects are listed
+# smallest first so that sorting by area reorders them.
+SEG_LOSS_STEM = "yolov8-seg-loss"
+SEG_LOSS_BATCH = 3
+SEG_LOSS_IMGSZ = 64
+SEG_LOSS_OBJECTS = {
+    0: [
+        (2, [[0.30, 0.35], [0.55, 0.30], [0.50, 0.60], [0.28, 0.55]]),
+        (1, [[0.45, 0.40], [0.80, 0.50], [0.50, 0.80]]),
+        (0, [[0.10, 0.20], [0.60, 0.08], [0.92, 0.45], [0.70, 0.92], [0.15, 0.75]]),
+    ],
+    2: [
+        (1, [[0.55, 0.15], [0.95, 0.25], [0.85, 0.70], [0.60, 0.55]]),
+        (2, [[0.05, 0.40], [0.45, 0.45], [0.40, 0.95], [0.10, 0.90], [0.02, 0.65]]),
+    ],
+}
+
+
+def seg_batch(ratio: int) -> dict:
+    """The targets and overlap maps at imgsz / ratio, built as Ultralytics' Format builds them:
+    each image's objects reordered by mask area (largest first), rows in batch order by image."""
+    size = SEG_LOSS_IMGSZ
+    rows, maps = [], []
+    for image in range(SEG_LOSS_BATCH):
+        objects = SEG_LOSS_OBJECTS.get(image, [])
+        polygons = [np.array(points, dtype=np.float32) * size for _, points in objects]
+        if polygons:
+            masks, order = polygons2masks_overlap((size, size), polygons, downsample_ratio=ratio)
+            areas = [int((masks == k + 1).sum()) for k in range(len(objects))]
+            assert len(set(areas)) == len(areas), f"image {image}: tied mask areas {areas} make the order unstable"
+        else:
+            masks, order = np.zeros((size // ratio, size // ratio), dtype=np.uint8), []
+        maps.append(masks.astype(np.float32))
+        for k in order:
+            cls, points = objects[k]
+            p = np.array(points, dtype=np.float32)
+            lo, hi = p.min(0), p.max(0)
+            rows.append([image, cls, *((lo + hi) / 2), *(hi - lo)])
+    targets = torch.tensor(rows, dtype=torch.float32)
+    return {
+        "batch_idx": targets[:, 0],
+        "cls": targets[:, 1:2],
+        "bboxes": targets[:, 2:],
+        "masks": torch.from_numpy(np.stack(maps)),
+    }
+
+
+def make_segment_loss() -> None:
+    """v8SegmentationLoss on the segment fixture network: the head outputs, the loss items, the
+    assignment, and the gradients of the levels, the mask coefficients and the prototypes after
+    loss.sum().backward(); also the loss items with masks at mask_ratio 2, which the loss resamples
+    (nearest) to the prototype size."""
+    text = (ROOT / "tests" / "fixtures" / "yolov8-seg.yaml").read_text()
+    model = build_model(text, SegmentationModel, 3)
+    model.args = SimpleNamespace(**LOSS_GAINS, overlap_mask=True)
+    criterion = v8SegmentationLoss(model)
+    assigned = {}
+    assign = criterion.assigner.forward
+
+    def keep_assignment(*args):
+        assigned["out"] = assign(*args)
+        return assigned["out"]
+
+    criterion.assigner.forward = keep_assignment
+
+    images = torch.rand(SEG_LOSS_BATCH, 3, SEG_LOSS_IMGSZ, SEG_LOSS_IMGSZ, generator=torch.Generator().manual_seed(5))
+    batch = seg_batch(4)
+    model.train()
+    with torch.no_grad():
+        feats, coeffs, proto = model(images)
+    # Leaves, so that their gradients are kept: the loss differentiates the head outputs only.
+    feats = [f.clone().requires_grad_() for f in feats]
+    coeffs = coeffs.clone().requires_grad_()
+    proto = proto.clone().requires_grad_()
+    loss, items = criterion((feats, coeffs, proto), batch)
+    loss.sum().backward()
+    _, _, target_scores, fg_mask, target_gt_idx = assigned["out"]
+    assert fg_mask[1].sum() == 0 and fg_mask[0].sum() > 0 and fg_mask[2].sum() > 0
+
+    with torch.no_grad():
+        _, items_ratio2 = criterion((feats, coeffs, proto), seg_batch(2))
+
+    tensors = {
+        "targets.batch_idx": f32(batch["batch_idx"]),
+        "targets.cls": f32(batch["cls"]),
+        "targets.bboxes": f32(batch["bboxes"]),
+        "targets.masks": f32(batch["masks"]),
+        "targets.masks_ratio2": f32(seg_batch(2)["masks"]),
+        "loss.items": f32(items),  # box, seg, cls, dfl after their gains, before the batch size
+        "loss.items_ratio2": f32(items_ratio2),
+        "assign.fg_mask": f32(fg_mask),
+        "assign.target_gt_idx": f32(target_gt_idx),
+        "output.coeffs": f32(coeffs),
+        "output.proto": f32(proto),
+        "grad.output.coeffs": f32(coeffs.grad),
+        "grad.output.proto": f32(proto.grad),
+    }
+    for i, f in enumerate(feats):
+        tensors[f"output.{i}"] = f32(f)
+        tensors[f"grad.output.{i}"] = f32(f.grad)
+    metadata = {
+        "ultralytics": ultralytics.__version__,
+        "torch": torch.__version__,
+        "model": "tests/fixtures/yolov8-seg.yaml (weights as yolov8-seg.safetensors)",
+        "nc": "3",
+        "batch": str(SEG_LOSS_BATCH),
+        "imgsz": str(SEG_LOSS_IMGSZ),
+        "gains": json.dumps(LOSS_GAINS),
+        "mode": "train",
+    }
+    path = ROOT / "tests" / "fixtures" / f"{SEG_LOSS_STEM}.safetensors"
+    write_safetensors(path, tensors, metadata)
+    print(
+        f"{path.relative_to(ROOT)}: {path.stat().st_size / 1e3:.0f} KB, loss items {items.tolist()}, "
+        f"at mask_ratio 2 {items_ratio2.tolist()}, {int(fg_mask.sum())} foreground anchors"
+    )
+
+
 def main() -> int:
     """Writes every fixture, or only those named on the command line by their stems. The loss
-    fixture comes last: it reuses yolov8-detect's YAML and weights."""
+    fixtures come last: they reuse the YAML of the networks."""
     models = {stem: (stem, source, cls, nc) for stem, source, cls, nc in MODELS}
-    names = sys.argv[1:] or [*models, LOSS_STEM]
-    unknown = [n for n in names if n not in models and n != LOSS_STEM]
+    losses = {LOSS_STEM: make_detect_loss, SEG_LOSS_STEM: make_segment_loss}
+    names = sys.argv[1:] or [*models, *losses]
+    unknown = [n for n in names if n not in models and n not in losses]
     if unknown:
-        print(f"unknown fixture {unknown[0]}; known: {', '.join([*models, LOSS_STEM])}", file=sys.stderr)
+        print(f"unknown fixture {unknown[0]}; known: {', '.join([*models, *losses])}", file=sys.stderr)
         return 2
     (ROOT / "tests" / "fixtures").mkdir(parents=True, exist_ok=True)
     for name in names:
-        if name == LOSS_STEM:
-            make_detect_loss()
+        if name in losses:
+            losses[name]()
         else:
             make(*models[name])
     return 0

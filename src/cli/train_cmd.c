@@ -39,6 +39,9 @@ static int refuse_unsupported(const Args *a) {
     if (a->multi_scale) return yolo_fail("multi_scale=True is not supported yet; remove it");
     if (a->freeze.kind != ARGS_NONE) return yolo_fail("freeze= is not supported yet; remove it");
     if (a->mixup > 0) return yolo_fail("mixup=%g: mixup is not supported yet; set mixup=0", a->mixup);
+    if (!strcmp(a->task, "segment") && !a->overlap_mask)
+        return yolo_fail("overlap_mask=False (one mask per object) is not supported yet; remove it (segment uses one "
+                         "overlap map per image)");
     return 0;
 }
 

@@ -45,6 +45,7 @@ static int load_data_and_model(Run *r) {
         return o->resume[0] ? run_dataset_gone(r) : -1;
     TRY(dataset_scan(&r->data, SPLIT_TRAIN, &r->train_split));
     TRY(dataset_scan(&r->data, SPLIT_VAL, &r->val_split));
+    if (r->task->check_dataset) TRY(r->task->check_dataset(&r->data, &r->train_split, &r->val_split));
     // model=PATH.ckpt: the architecture the checkpoint stores, so its source YAML need not exist. A
     // resumed run reads it from its own checkpoint, which stores the same text.
     size_t n = strlen(o->model);
@@ -122,8 +123,9 @@ static int setup_task(Run *r) {
     // Rectangular validation shapes stay within imgsz + one stride of padding on each side.
     int val_max = o->imgsz + 64;
     r->criterion = r->task->criterion_create(&r->m, o->batch, o->imgsz, o->imgsz, o, r->backend->pool);
-    r->val_criterion = r->task->criterion_create(&r->m, r->val_batch, val_max, val_max, o, r->backend->pool);
-    r->validator = r->task->validator_create(&r->m, &r->data, &r->val_split, o);
+    // Each after the one before succeeded, so that a refusal is reported once.
+    if (r->criterion) r->val_criterion = r->task->criterion_create(&r->m, r->val_batch, val_max, val_max, o, r->backend->pool);
+    if (r->val_criterion) r->validator = r->task->validator_create(&r->m, &r->data, &r->val_split, o);
     if (!r->criterion || !r->val_criterion || !r->validator) return yolo_fail("cannot set up the %s task", r->task->name);
     return 0;
 }

@@ -199,7 +199,7 @@ int tal_assign(const TalImage *in, const TalScratch *s, const TalResult *out) {
     memset(out->fg, 0, (size_t)A);
     memset(out->score, 0, (size_t)A * sizeof *out->score);
     memset(out->box, 0, (size_t)A * 4 * sizeof *out->box);
-    for (int a = 0; a < A; a++) out->cls[a] = -1;
+    for (int a = 0; a < A; a++) out->cls[a] = out->row[a] = -1;
     int first = 0;
     while (first < in->n_targets && !is_row_of(in, first)) first++;
     if (first == in->n_targets) return 0;
@@ -252,6 +252,7 @@ int tal_assign(const TalImage *in, const TalScratch *s, const TalResult *out) {
         for (int a = 0; a < A; a++) {
             if (!out->fg[a] || s->gt[a] != row) continue;
             out->cls[a] = (int)t[1];
+            out->row[a] = row;
             out->score[a] = s->gt_align[a] * overlap_max / (align_max + 1e-9f);
             for (int k = 0; k < 4; k++) out->box[4 * a + k] = box[k] / in->stride[a];
         }

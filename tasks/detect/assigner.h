@@ -61,12 +61,14 @@ typedef struct {
 
 // Per anchor: foreground (0/1); the assigned class (-1 for background); the soft target score
 // (normalised alignment, 0 for background); the assigned box in grid units (the box in pixels
-// divided by the anchor's stride; zeros for background).
+// divided by the anchor's stride; zeros for background); the assigned target row (Ultralytics'
+// target_gt_idx as a row of TalImage.targets; -1 for background).
 typedef struct {
     uint8_t *fg;
     int32_t *cls;
     float *score;
     float *box;
+    int32_t *row;
 } TalResult;
 
 // Assigns one image. Target rows are trusted (checked by the caller). Returns the foreground count.

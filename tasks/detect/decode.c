@@ -46,3 +46,26 @@ void detect_decode(const Tensor *const *outputs, int n_levels, const int *stride
             }
     }
 }
+
+int detect_image_targets(const float *targets, int n_targets, int image, int w, int h, float *boxes, int *cls) {
+    int n = 0;
+    for (int t = 0; t < n_targets; t++) {
+        const float *r = &targets[6 * t];
+        if ((int)r[0] != image) continue;
+        float *box = &boxes[4 * n];
+        box[0] = (r[2] - 0.5f * r[4]) * (float)w;
+        box[1] = (r[3] - 0.5f * r[5]) * (float)h;
+        box[2] = (r[2] + 0.5f * r[4]) * (float)w;
+        box[3] = (r[3] + 0.5f * r[5]) * (float)h;
+        cls[n++] = (int)r[1];
+    }
+    return n;
+}
+
+void detect_box_to_native(float box[4], const float ratio_pad[4], int w0, int h0) {
+    for (int k = 0; k < 4; k++) {
+        float v = (box[k] - ratio_pad[2 + k % 2]) / ratio_pad[k % 2];
+        float hi = (float)(k % 2 ? h0 : w0);
+        box[k] = v < 0.0f ? 0.0f : v > hi ? hi : v;
+    }
+}

@@ -32,7 +32,7 @@ struct DetectLoss {
     // What assign keeps, [batch][anchors]: the assignment (boxes [batch][anchors][4] in grid
     // units), and CIoU's alpha for foreground anchors.
     uint8_t *fg;
-    int32_t *cls;
+    int32_t *cls, *row;
     float *score, *box;
     double *alpha;
     // Per image: target score sum and foreground count (assign), box, cls and DFL sums (evaluate).
@@ -93,6 +93,7 @@ DetectLoss *detect_loss_create(int nc, int n_levels, const int *strides, int max
     l->anchor_stride = zalloc(A, sizeof(float));
     l->fg = zalloc(BA, sizeof(uint8_t));
     l->cls = zalloc(BA, sizeof(int32_t));
+    l->row = zalloc(BA, sizeof(int32_t));
     l->score = zalloc(BA, sizeof(float));
     l->box = zalloc(BA * 4, sizeof(float));
     l->alpha = zalloc(BA, sizeof(double));
@@ -101,7 +102,7 @@ DetectLoss *detect_loss_create(int nc, int n_levels, const int *strides, int max
     l->image_fg = zalloc(B, sizeof(int));
     l->pred_px = zalloc(BA * 4, sizeof(float));
     l->tal = zalloc(B, sizeof(TalScratch));
-    bool ok = l->anchor_grid && l->anchor_px && l->anchor_stride && l->fg && l->cls && l->score && l->box && l->alpha &&
+    bool ok = l->anchor_grid && l->anchor_px && l->anchor_stride && l->fg && l->cls && l->row && l->score && l->box && l->alpha &&
               l->image_score_sum && l->image_sums && l->image_fg && l->pred_px && l->tal;
     if (ok) {
         // One block per array for all images; image b's scratch starts b * A entries in.
@@ -151,6 +152,7 @@ void detect_loss_destroy(DetectLoss *l) {
     free(l->anchor_stride);
     free(l->fg);
     free(l->cls);
+    free(l->row);
     free(l->score);
     free(l->box);
     free(l->alpha);
@@ -314,7 +316,7 @@ static void assign_image(const AssignCtx *c, int b) {
     logits.start[l->n_levels] = A;
     TalImage in = {.anchors = A, .anchor_px = l->anchor_px, .stride = l->anchor_stride, .pred_px = pred, .logits = logits,
                    .targets = c->targets, .n_targets = c->n_targets, .image = b, .img_w = l->img_w, .img_h = l->img_h};
-    TalResult out = {.fg = l->fg + at, .cls = l->cls + at, .score = l->score + at, .box = l->box + 4 * at};
+    TalResult out = {.fg = l->fg + at, .cls = l->cls + at, .score = l->score + at, .box = l->box + 4 * at, .row = l->row + at};
     l->image_fg[b] = tal_assign(&in, &l->tal[b], &out);
 
     // Ultralytics computes CIoU's alpha under no_grad; from the same outputs evaluate would get
@@ -487,4 +489,7 @@ int detect_loss_compute(DetectLoss *l, const Tensor *const *outputs, const float
 const uint8_t *detect_loss_fg_mask(const DetectLoss *l) { return l->fg; }
 const int32_t *detect_loss_target_class(const DetectLoss *l) { return l->cls; }
 const float *detect_loss_target_score(const DetectLoss *l) { return l->score; }
+const int32_t *detect_loss_target_row(const DetectLoss *l) { return l->row; }
+const float *detect_loss_target_box(const DetectLoss *l) { return l->box; }
+int detect_loss_batch(const DetectLoss *l) { return l->batch; }
 int detect_loss_anchors(const DetectLoss *l) { return l->anchors; }

@@ -65,6 +65,15 @@ int detect_loss_evaluate(DetectLoss *l, const Tensor *const *outputs, Tensor *co
 const uint8_t *detect_loss_fg_mask(const DetectLoss *l);
 const int32_t *detect_loss_target_class(const DetectLoss *l);
 const float *detect_loss_target_score(const DetectLoss *l);
+// Per [batch][anchors] too, for the segment loss: the target row each anchor is assigned to (an
+// index into the targets given to assign; -1 for background), which is Ultralytics'
+// target_gt_idx counted in batch rows, and the assigned box, xyxy in grid units of the anchor's
+// level ([batch][anchors][4], zeros for background). The box times the level's stride is the box
+// in input pixels the assigner saw, exactly: strides are powers of two.
+const int32_t *detect_loss_target_row(const DetectLoss *l);
+const float *detect_loss_target_box(const DetectLoss *l);
+// Images of the last assign.
+int detect_loss_batch(const DetectLoss *l);
 // Anchors of the last assign: the row stride of the arrays above.
 int detect_loss_anchors(const DetectLoss *l);
 

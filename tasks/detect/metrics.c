@@ -113,16 +113,16 @@ float det_box_iou(const float *g, const float *d) {
 // takes its best GT at t unless a lower index took it already. Two GTs at exactly the same best
 // IoU: the later GT, because numpy's argsort leaves equal IoUs in index order (insertion sort,
 // stable, below 17 pairs) and [::-1] reverses them; above 16 pairs numpy's introsort order is
-// unspecified and the same rule is kept.
-static void match_image(DetMetrics *m, const Detection *dets, int n_dets, const float *gt_boxes, const int *gt_cls,
-                        int n_gt, uint16_t *tp) {
+// unspecified and the same rule is kept. The IoU is box IoU, or iou[g * n_dets + d] when given.
+static void match_image(DetMetrics *m, const Detection *dets, int n_dets, const float *gt_boxes, const float *iou_given,
+                        const int *gt_cls, int n_gt, uint16_t *tp) {
     memset(m->taken, 0, (size_t)n_gt * sizeof *m->taken);
     for (int d = 0; d < n_dets; d++) {
         int best = -1;
         float best_iou = 0.0f;
         for (int g = 0; g < n_gt; g++) {
             if (gt_cls[g] != dets[d].cls) continue; // iou * correct_class
-            const float iou = det_box_iou(gt_boxes + 4 * g, dets[d].box);
+            const float iou = iou_given ? iou_given[(int64_t)g * n_dets + d] : det_box_iou(gt_boxes + 4 * g, dets[d].box);
             if (best < 0 || iou >= best_iou) best = g, best_iou = iou;
         }
         uint16_t bits = 0;
@@ -133,7 +133,8 @@ static void match_image(DetMetrics *m, const Detection *dets, int n_dets, const 
     }
 }
 
-int det_metrics_add(DetMetrics *m, const Detection *dets, int n_dets, const float *gt_boxes, const int *gt_cls, int n_gt) {
+static int add_image(DetMetrics *m, const Detection *dets, int n_dets, const float *gt_boxes, const float *iou,
+                     const int *gt_cls, int n_gt) {
     if (n_dets < 0 || n_gt < 0) return yolo_fail("det_metrics_add: %d detections and %d labels", n_dets, n_gt);
     for (int d = 0; d < n_dets; d++) {
         if (dets[d].cls < 0 || dets[d].cls >= m->nc)
@@ -153,7 +154,7 @@ int det_metrics_add(DetMetrics *m, const Detection *dets, int n_dets, const floa
     }
 
     // Ultralytics leaves TP all false when the image has no labels; match_image does too.
-    match_image(m, dets, n_dets, gt_boxes, gt_cls, n_gt, m->tp + m->n);
+    match_image(m, dets, n_dets, gt_boxes, iou, gt_cls, n_gt, m->tp + m->n);
     for (int d = 0; d < n_dets; d++) {
         m->conf[m->n + d] = dets[d].score;
         m->cls[m->n + d] = dets[d].cls;
@@ -166,6 +167,15 @@ int det_metrics_add(DetMetrics *m, const Detection *dets, int n_dets, const floa
     }
     m->seen++;
     return 0;
+}
+
+int det_metrics_add(DetMetrics *m, const Detection *dets, int n_dets, const float *gt_boxes, const int *gt_cls, int n_gt) {
+    return add_image(m, dets, n_dets, gt_boxes, NULL, gt_cls, n_gt);
+}
+
+int det_metrics_add_iou(DetMetrics *m, const Detection *dets, int n_dets, const float *iou, const int *gt_cls, int n_gt) {
+    if (n_dets > 0 && n_gt > 0 && !iou) return yolo_fail("det_metrics_add_iou: no IoU matrix for %d labels x %d detections", n_gt, n_dets);
+    return add_image(m, dets, n_dets, NULL, iou, gt_cls, n_gt);
 }
 
 // ---- numpy, operation for operation ---------------------------------------------------------

@@ -57,6 +57,9 @@ void det_metrics_destroy(DetMetrics *m);
 // (native image space). Classes must lie in [0, nc). Returns -1 with a message on a bad class or
 // when out of memory.
 int det_metrics_add(DetMetrics *m, const Detection *dets, int n_dets, const float *gt_boxes, const int *gt_cls, int n_gt);
+// The same with the IoU of every (label, detection) pair given instead of boxes: iou[g * n_dets +
+// d], float32 as Ultralytics computes it (segment: mask IoU). The matching and AP are the same.
+int det_metrics_add_iou(DetMetrics *m, const Detection *dets, int n_dets, const float *iou, const int *gt_cls, int n_gt);
 // The matches of every detection added so far, in the order added: bit t set means a true positive
 // at IoU threshold t (0.50 + 0.05 t). *count receives the number of detections.
 const uint16_t *det_metrics_tp(const DetMetrics *m, int *count);

@@ -107,16 +107,6 @@ static int reserve(Validator *v, int anchors, int n_gt) {
     return 0;
 }
 
-// Letterboxed batch pixels to the original image's pixels, clipped to it (Ultralytics'
-// scale_boxes with ratio_pad).
-static void to_native(float *box, const float *ratio_pad, int w0, int h0) {
-    for (int k = 0; k < 4; k++) {
-        float v = (box[k] - ratio_pad[2 + k % 2]) / ratio_pad[k % 2];
-        float hi = (float)(k % 2 ? h0 : w0);
-        box[k] = v < 0.0f ? 0.0f : v > hi ? hi : v;
-    }
-}
-
 static int validate_batch(void *state, Graph *g, const Model *m, const Batch *b) {
     Validator *v = state;
     const Tensor *outs[HEAD_MAX_LEVELS];
@@ -128,19 +118,9 @@ static int validate_batch(void *state, Graph *g, const Model *m, const Batch *b)
         const float *rp = &b->ratio_pad[4 * i];
         detect_decode(outs, m->n_levels, m->strides, v->nc, i, v->decoded);
         int n = nms(v->decoded, anchors, v->nc, &v->nms, v->scratch, v->dets);
-        for (int d = 0; d < n; d++) to_native(v->dets[d].box, rp, w0, h0);
-        int n_gt = 0;
-        for (int t = 0; t < b->n_targets; t++) {
-            const float *r = &b->targets[6 * t];
-            if ((int)r[0] != i) continue;
-            float *box = &v->gt_boxes[4 * n_gt];
-            box[0] = (r[2] - 0.5f * r[4]) * (float)b->w;
-            box[1] = (r[3] - 0.5f * r[5]) * (float)b->h;
-            box[2] = (r[2] + 0.5f * r[4]) * (float)b->w;
-            box[3] = (r[3] + 0.5f * r[5]) * (float)b->h;
-            to_native(box, rp, w0, h0);
-            v->gt_cls[n_gt++] = (int)r[1];
-        }
+        for (int d = 0; d < n; d++) detect_box_to_native(v->dets[d].box, rp, w0, h0);
+        int n_gt = detect_image_targets(b->targets, b->n_targets, i, b->w, b->h, v->gt_boxes, v->gt_cls);
+        for (int g = 0; g < n_gt; g++) detect_box_to_native(&v->gt_boxes[4 * g], rp, w0, h0);
         TRY(det_metrics_add(v->metrics, v->dets, n, v->gt_boxes, v->gt_cls, n_gt));
         if (v->plots) TRY(confusion_add(&v->cm, v->dets, n, v->gt_boxes, v->gt_cls, n_gt));
     }

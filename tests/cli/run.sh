@@ -86,6 +86,8 @@ printf 'nc: 3\n' >nc.yaml
 expect "cfg= replaces the words before it" 0 "summary \\(nc=3\\).*imgsz=640" -- imgsz=416 cfg=nc.yaml detect info
 printf 'epochs: x\n' >bad.yaml
 expect "a cfg file is checked like the command line" 2 "bad.yaml:1: 'epochs=x' is of invalid type str" -- detect train cfg=bad.yaml
+# Segment training, on its own 8-image dataset and run folders.
+. "$here/segment.sh"
 
 # A whole training run on the 8-image built-in dataset (generated into ./datasets here): exit 0,
 # and the run folder with Ultralytics' detect columns and the checkpoints.

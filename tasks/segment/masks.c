@@ -1,0 +1,80 @@
+#include "tasks/segment/masks.h"
+
+#include <math.h>
+#include <string.h>
+
+int seg_predict_mask(const Protos *p, const float *coeff, int64_t coeff_stride, const float box[4], int in_w, int in_h,
+                     uint8_t *bits, int rect[4]) {
+    size_t plane = (size_t)p->mh * (size_t)p->mw;
+    memset(bits, 0, plane);
+    // process_mask scales the box by mw / iw and mh / ih (exactly 1/4 for the usual prototypes).
+    float rw = (float)((double)p->mw / in_w), rh = (float)((double)p->mh / in_h);
+    float x1 = box[0] * rw, y1 = box[1] * rh, x2 = box[2] * rw, y2 = box[3] * rh;
+    // Integers r with x1 <= r < x2: from ceil(x1) up to ceil(x2) - 1.
+    int x0 = (int)fmaxf(ceilf(x1), 0.0f), xe = (int)fminf(ceilf(x2), (float)p->mw);
+    int y0 = (int)fmaxf(ceilf(y1), 0.0f), ye = (int)fminf(ceilf(y2), (float)p->mh);
+    if (xe < x0) xe = x0;
+    if (ye < y0) ye = y0;
+    rect[0] = x0, rect[1] = y0, rect[2] = xe, rect[3] = ye;
+    int area = 0;
+    for (int y = y0; y < ye; y++)
+        for (int x = x0; x < xe; x++) {
+            size_t at = (size_t)y * (size_t)p->mw + (size_t)x;
+            float logit = 0.0f;
+            for (int k = 0; k < p->nm; k++) logit += coeff[k * coeff_stride] * p->data[(size_t)k * plane + at];
+            bits[at] = logit > 0.0f;
+            area += bits[at];
+        }
+    return area;
+}
+
+// PyTorch's source coordinate for bilinear resizing without corner alignment: (i + 0.5) * in / out
+// - 0.5, clamped below at 0; the two taps and the weight of the second.
+static void bilinear_tap(int i, int in, int out, int *i0, int *i1, float *w1) {
+    float scale = (float)in / (float)out, src = ((float)i + 0.5f) * scale - 0.5f;
+    if (src < 0.0f) src = 0.0f;
+    *i0 = (int)src;
+    *i1 = *i0 + (*i0 < in - 1 ? 1 : 0);
+    *w1 = src - (float)*i0;
+}
+
+void seg_instance_masks(const uint8_t *map, int map_h, int map_w, int n, int mh, int mw, uint8_t *out) {
+    size_t plane = (size_t)mh * (size_t)mw;
+    if (map_h == mh && map_w == mw) {
+        for (int k = 0; k < n; k++)
+            for (size_t p = 0; p < plane; p++) out[(size_t)k * plane + p] = map[p] == k + 1;
+        return;
+    }
+    for (int k = 0; k < n; k++)
+        for (int y = 0; y < mh; y++) {
+            int y0, y1, x0, x1;
+            float wy, wx;
+            bilinear_tap(y, map_h, mh, &y0, &y1, &wy);
+            const uint8_t *r0 = map + (size_t)y0 * (size_t)map_w, *r1 = map + (size_t)y1 * (size_t)map_w;
+            for (int x = 0; x < mw; x++) {
+                bilinear_tap(x, map_w, mw, &x0, &x1, &wx);
+                float a = r0[x0] == k + 1, b = r0[x1] == k + 1, c = r1[x0] == k + 1, d = r1[x1] == k + 1;
+                float v = (1.0f - wy) * ((1.0f - wx) * a + wx * b) + wy * ((1.0f - wx) * c + wx * d);
+                out[(size_t)k * plane + (size_t)y * (size_t)mw + (size_t)x] = v > 0.5f;
+            }
+        }
+}
+
+void seg_mask_iou(const uint8_t *pred, int pred_area, const int pred_rect[4], int det_cls, const uint8_t *gt_masks,
+                  const int *gt_area, const int *gt_cls, int n_gt, int mh, int mw, float *iou, int64_t iou_stride) {
+    size_t plane = (size_t)mh * (size_t)mw;
+    for (int g = 0; g < n_gt; g++) {
+        float *out = iou + (int64_t)g * iou_stride;
+        *out = 0.0f;
+        if (gt_cls[g] != det_cls) continue;
+        const uint8_t *m = gt_masks + (size_t)g * plane;
+        int inter = 0;
+        for (int y = pred_rect[1]; y < pred_rect[3]; y++) {
+            size_t row = (size_t)y * (size_t)mw;
+            for (int x = pred_rect[0]; x < pred_rect[2]; x++) inter += pred[row + (size_t)x] & m[row + (size_t)x];
+        }
+        // torch: union = (sum1 + sum2) - intersection, iou = intersection / (union + eps), float32.
+        float fi = (float)inter, uni = ((float)gt_area[g] + (float)pred_area) - fi;
+        *out = fi / (uni + 1e-7f);
+    }
+}
