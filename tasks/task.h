@@ -35,6 +35,10 @@ typedef struct {
     int (*validate_batch)(void *state, Graph *g, const Model *m, const Batch *b);
     int (*validate_finish)(void *state, double *metrics, double *fitness, bool print_table);
     void (*validator_destroy)(void *state);
+
+    // The progress line's Instances for a batch: Ultralytics prints the rows of batch["cls"],
+    // objects for detect and segment, one label per image for classify. NULL: b->n_targets.
+    int (*batch_instances)(const Batch *b);
 } TaskImpl;
 
 // The implementation of a task, or NULL when it is not built yet.

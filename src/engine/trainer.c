@@ -198,6 +198,9 @@ static int train_epoch(Run *r, int epoch) {
         Batch b;
         TRY(loader_get(r->train_loader, epoch, k, &b));
         TRY(run_copy_batch_images(r->g, &r->m, &b));
+        // Dropout masks (the classifier's dropout=) from the iteration: fresh every step, the same
+        // after a resume.
+        graph_set_rng(r->g, o->seed, (uint32_t)ni);
         TRY(graph_forward(r->g));
         graph_clear_activation_grads(r->g);
         double losses[TASK_MAX_LOSSES];
@@ -218,7 +221,8 @@ static int train_epoch(Run *r, int epoch) {
         for (int i = 0; i < n_losses; i++) train_losses[i] = (train_losses[i] * k + losses[i]) / (k + 1);
         int used = snprintf(text, sizeof text, "%5d/%-5d", epoch + 1, o->epochs);
         for (int i = 0; i < n_losses; i++) used += snprintf(text + used, sizeof text - (size_t)used, " %9.4g", train_losses[i]);
-        snprintf(text + used, sizeof text - (size_t)used, " %9d %6d", b.n_targets, b.w);
+        int instances = r->task->batch_instances ? r->task->batch_instances(&b) : b.n_targets;
+        snprintf(text + used, sizeof text - (size_t)used, " %9d %6d", instances, b.w);
         progress_update(&p, text, k + 1, now_seconds());
         if (++r->batches_run == o->interrupt_after_batches) interrupt_signal = SIGINT;
         double now = now_seconds();
