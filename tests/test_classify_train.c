@@ -58,7 +58,7 @@ static int count_lines(const char *path, char *first, size_t cap) {
     return n;
 }
 
-// The run folder of a 2-epoch run, and the other task refusing its checkpoint.
+// The run folder of a 2-epoch run; the other task refusing its checkpoint, and classify a detect model.
 TEST(trainer_classify_two_epochs_leave_a_complete_run_folder) {
     char dir[256], path[512], header[4096];
     if (!scratch_make(dir, sizeof dir, "train-cls")) return;
@@ -107,6 +107,12 @@ TEST(trainer_classify_two_epochs_leave_a_complete_run_folder) {
     snprintf(d.weights, sizeof d.weights, "%s", ckpt);
     EXPECT(train_run(&d) != 0);
     EXPECT(strstr(yolo_error(), "is a classify checkpoint; a detect run cannot start from it"));
+    yolo_error_clear();
+    // Nor can a classify run train a detect model.
+    TrainOptions c = tiny_classify(dir, 0);
+    snprintf(c.model, sizeof c.model, "yolov8n.yaml");
+    EXPECT(train_run(&c) != 0);
+    EXPECT(strstr(yolo_error(), "model=yolov8n.yaml is a detect model; `yolo classify train` needs a classify model"));
     yolo_error_clear();
     snprintf(path, sizeof path, "%s/runs/train2", dir);
     EXPECT(access(path, F_OK) != 0);

@@ -58,7 +58,15 @@ static int load_data_and_model(Run *r) {
     r->g = graph_create(r->backend);
     if (!r->g) return -1;
     ModelOptions mo = {.nc = r->data.nc, .batch = o->batch, .imgsz = o->imgsz, .dropout = o->dropout};
-    return model_build(r->g, &r->def, &mo, &r->m);
+    TRY(model_build(r->g, &r->def, &mo, &r->m));
+    // Before anything is written: another task's head would only fail at the first loss.
+    const char *head = model_task_name(&r->m), *task = r->task->name;
+    if (strcmp(head, task) != 0) {
+        const char *suffix = !strcmp(task, "classify") ? "-cls" : !strcmp(task, "segment") ? "-seg" : "";
+        return yolo_fail("model=%s is a %s model; `yolo %s train` needs a %s model such as yolov8n%s.yaml (or train this "
+                         "one with `yolo %s train`)", o->model, head, task, task, suffix, head);
+    }
+    return 0;
 }
 
 // Optimizer choice, accumulation and decay scaling (spec §7), then memory for everything.
