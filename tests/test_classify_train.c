@@ -21,7 +21,7 @@ static TrainOptions tiny_classify(const char *dir, int workers) {
         .save = true, .val = true, .deterministic = true, .seed = 0, .threads = 2, .fraction = 1.0f, .lr0 = 0.01f,
         .lrf = 0.01f, .momentum = 0.937f, .weight_decay = 5e-4f, .warmup_epochs = 3.0f, .warmup_momentum = 0.8f,
         .warmup_bias_lr = 0.1f, .box = 7.5f, .cls = 0.5f, .dfl = 1.5f, .conf = 0.001f, .iou = 0.7, .dropout = 0.2f,
-        .erasing = 0.4f,
+        .erasing = 0.4f, .randaugment = true,
         .aug = {.hsv_h = 0.015f, .hsv_s = 0.7f, .hsv_v = 0.4f, .translate = 0.1f, .scale = 0.5f, .fliplr = 0.5f, .mosaic = 1.0f},
         .args_yaml = "task: classify\nmode: train\n",
     };

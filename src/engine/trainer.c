@@ -108,6 +108,7 @@ static int setup_loaders(Run *r) {
         .task = o->task, .train = true, .batch = o->batch, .imgsz = o->imgsz, .seed = o->seed, .workers = o->workers,
         .fraction = o->fraction, .cache_ram = o->cache_ram, .close_mosaic = o->close_mosaic, .epochs = o->epochs,
         .mask_ratio = o->mask_ratio, .aug = o->aug, .erasing = o->erasing, .crop_scale_min = 1.0f - o->aug.scale,
+        .randaugment = o->randaugment,
     };
     lo.aug.imgsz = o->imgsz;
     r->train_loader = loader_create(&r->train_split, &lo);

@@ -197,6 +197,8 @@ expect "classify refuses a detect model" 1 "is a detect model; .yolo classify tr
   classify train model=yolov8n.yaml data=shapes8-cls epochs=1 imgsz=32
 expect "classify names a missing dataset folder" 1 "data=nope: no such folder .*train/<class>/ and val/<class>/" -- \
   classify train data=nope epochs=1 imgsz=32
+expect "classify refuses an auto_augment it lacks" 2 "auto_augment=augmix is not supported yet; use auto_augment=randaugment or auto_augment=None" -- \
+  classify train auto_augment=augmix data=shapes8-cls epochs=1 imgsz=32
 check "failed classify runs left no run folder" test ! -e runs/classify/train2
 cd - >/dev/null || exit 1
 
