@@ -20,6 +20,9 @@ typedef struct {
     const char *loss_names[TASK_MAX_LOSSES];     // "box_loss", ...: train/<name> and val/<name> columns
     int n_metrics;
     const char *metric_names[TASK_MAX_METRICS];  // "metrics/precision(B)", ...
+    // Optional: the progress line's Instances for a batch. Ultralytics prints the rows of
+    // batch["cls"]: objects for detect and segment, one label per image for classify. NULL: b->n_targets.
+    int (*batch_instances)(const Batch *b);
 
     // The training loss on a forward pass of g: fills losses[n_losses] (per-image values, as
     // logged), and with backward writes d(loss)/d(head outputs) into the outputs' gradients
@@ -35,10 +38,6 @@ typedef struct {
     int (*validate_batch)(void *state, Graph *g, const Model *m, const Batch *b);
     int (*validate_finish)(void *state, double *metrics, double *fitness, bool print_table);
     void (*validator_destroy)(void *state);
-
-    // The progress line's Instances for a batch: Ultralytics prints the rows of batch["cls"],
-    // objects for detect and segment, one label per image for classify. NULL: b->n_targets.
-    int (*batch_instances)(const Batch *b);
 } TaskImpl;
 
 // The implementation of a task, or NULL when it is not built yet.

@@ -8,7 +8,8 @@
 #include "scratch.h"
 #include "test.h"
 
-void expect_same_tensors(const char *path_a, const char *path_b) {
+// Every tensor of path_a with the same name, shape and bytes in path_b, and no other tensor in path_b.
+static void same_tensors(const char *path_a, const char *path_b) {
     SafeTensors a, b;
     if (safetensors_load(path_a, &a) != 0 || safetensors_load(path_b, &b) != 0) {
         test_fail(__FILE__, __LINE__, "%s", yolo_error());
@@ -28,7 +29,8 @@ void expect_same_tensors(const char *path_a, const char *path_b) {
     safetensors_free(&b);
 }
 
-char *results_without_time(const char *path) {
+// results.csv with the time column (the second) cut out of every line.
+static char *results_without_time(const char *path) {
     FILE *f = fopen(path, "r");
     if (!f) return NULL;
     char *out = calloc(1, 1 << 16), line[4096];
@@ -41,7 +43,7 @@ char *results_without_time(const char *path) {
     return out;
 }
 
-void expect_resume_exact(TinyRun make, int batch, int epochs, int stop, int stop_batches, double save_minutes) {
+void expect_task_resume_exact(TinyRun make, int batch, int epochs, int stop, int stop_batches, double save_minutes) {
     char dir_a[256], dir_b[256], path_a[512], path_b[512];
     if (!scratch_make(dir_a, sizeof dir_a, "resume-a")) return;
     if (!scratch_make(dir_b, sizeof dir_b, "resume-b")) return;
@@ -64,7 +66,7 @@ void expect_resume_exact(TinyRun make, int batch, int epochs, int stop, int stop
 
     snprintf(path_a, sizeof path_a, "%s/runs/train/weights/last.ckpt", dir_a);
     snprintf(path_b, sizeof path_b, "%s/runs/train/weights/last.ckpt", dir_b);
-    expect_same_tensors(path_a, path_b);
+    same_tensors(path_a, path_b);
     snprintf(path_a, sizeof path_a, "%s/runs/train/results.csv", dir_a);
     snprintf(path_b, sizeof path_b, "%s/runs/train/results.csv", dir_b);
     char *ra = results_without_time(path_a), *rb = results_without_time(path_b);

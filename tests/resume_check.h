@@ -1,18 +1,10 @@
-// What the exact-resume tests of every task share (shared/docs/checkpoint-and-resume.md,
+// The exact-resume check for any task's tiny run (shared/docs/checkpoint-and-resume.md,
 // Exactness): a run trained in one go against the same run interrupted and resumed, compared
-// tensor by tensor and row by row.
+// tensor by tensor and row by row. (The detect resume tests keep their own helpers.)
 #ifndef YOLO_TESTS_RESUME_CHECK_H
 #define YOLO_TESTS_RESUME_CHECK_H
 
 #include "engine/trainer.h"
-
-// Every tensor of the checkpoint at path_a with the same name, shape and bytes in path_b, and
-// no other tensor in path_b; failures are recorded as test failures.
-void expect_same_tensors(const char *path_a, const char *path_b);
-
-// results.csv with the time column (the second) cut out of every line (malloc'd; NULL when the
-// file cannot be read).
-char *results_without_time(const char *path);
 
 // A tiny run of one task in scratch folder `dir` (runs in dir/runs/train, datasets in
 // dir/datasets) with `workers` loader threads.
@@ -23,6 +15,6 @@ typedef TrainOptions (*TinyRun)(const char *dir, int workers);
 // folders: last.ckpt bitwise, results.csv but for the time column. save_minutes > 0 adds
 // periodic mid-epoch saves to the interrupted run, which must change nothing. The finished run
 // then refuses to resume at the same epochs=.
-void expect_resume_exact(TinyRun make, int batch, int epochs, int stop, int stop_batches, double save_minutes);
+void expect_task_resume_exact(TinyRun make, int batch, int epochs, int stop, int stop_batches, double save_minutes);
 
 #endif

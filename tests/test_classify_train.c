@@ -121,14 +121,14 @@ TEST(trainer_classify_two_epochs_leave_a_complete_run_folder) {
 
 // 10 images in batches of 4: 3 micro-batches an epoch, the last of 2 images.
 TEST(resume_classify_after_an_epoch_gives_the_bits_of_an_uninterrupted_run) {
-    expect_resume_exact(tiny_classify, 4, 3, 1, 0, 0);
+    expect_task_resume_exact(tiny_classify, 4, 3, 1, 0, 0);
 }
 
 // Stopped after iteration 4 (epoch 2's second micro-batch): warmup's accumulation has grown to 2
 // there (round(1 + 4 * 15 / 100)), so iteration 4 takes no optimizer step and the save holds
 // partial gradients, the epoch's running loss and the position inside the epoch.
 TEST(resume_classify_mid_epoch_gives_the_bits_of_an_uninterrupted_run) {
-    expect_resume_exact(tiny_classify, 4, 3, 0, 5, 0);
+    expect_task_resume_exact(tiny_classify, 4, 3, 0, 5, 0);
 }
 
 // The classifier's dropout draws its masks from graph_set_rng's step: the same step gives the

@@ -204,12 +204,12 @@ static int train_epoch(Run *r, int epoch) {
         int64_t ni = k + (int64_t)r->nb * epoch;
         r->accumulate = schedule_accumulate(ni, nw, o->nbs, o->batch);
         schedule_warmup(&r->optim, ni, nw, lf, r->warmup_bias_lr, o->warmup_momentum, o->momentum);
-        Batch b;
-        TRY(loader_get(r->train_loader, epoch, k, &b));
-        TRY(run_copy_batch_images(r->g, &r->m, &b));
         // Dropout masks (the classifier's dropout=) from the iteration: fresh every step, the same
         // after a resume.
         graph_set_rng(r->g, o->seed, (uint32_t)ni);
+        Batch b;
+        TRY(loader_get(r->train_loader, epoch, k, &b));
+        TRY(run_copy_batch_images(r->g, &r->m, &b));
         TRY(graph_forward(r->g));
         graph_clear_activation_grads(r->g);
         double losses[TASK_MAX_LOSSES];
