@@ -22,7 +22,8 @@ typedef struct {
 // Training: RandomResizedCrop(imgsz, (scale_min, 1), ratio 3/4..4/3, bilinear), horizontal then
 // vertical flip, RandAugment (2 operations at magnitude 9 of 31) or ColorJitter, to floats in
 // [0, 1] (CHW, imgsz x imgsz into dst), RandomErasing (scale 0.02..0.33, ratio 0.3..3.3, value 0).
-// Draws: 40 for the crop, 2 flips, 4 RandAugment, 8 ColorJitter, 41 erasing.
+// Draws: 40 for the crop, 2 flips, 4 RandAugment, 8 set aside for ColorJitter, 41 erasing: 95
+// whichever of RandAugment and ColorJitter runs.
 int classify_train_transform(const Image *src, const ClassifyAugment *p, RngCursor *rng, float *dst);
 
 // Validation: the shorter side resized to imgsz (the longer to int(imgsz * long / short)), the

@@ -183,7 +183,9 @@ void pil_inverse_affine_matrix(double cx, double cy, double angle, double tx, do
 static double round15(double x) { return nearbyint(x * 1e15) / 1e15; }
 
 int pil_rotate(const Image *src, double angle, Image *dst) {
-    double a = -fmod(angle, 360.0) * M_PI / 180.0, cx = src->w / 2.0, cy = src->h / 2.0;
+    double turn = fmod(angle, 360.0);
+    turn += turn < 0.0 ? 360.0 : 0.0; // Python's angle % 360.0 is never negative
+    double a = -turn * M_PI / 180.0, cx = src->w / 2.0, cy = src->h / 2.0;
     double m[6] = {round15(cos(a)), round15(sin(a)), 0.0, round15(-sin(a)), round15(cos(a)), 0.0};
     double c = m[0] * -cx + m[1] * -cy + m[2], f = m[3] * -cx + m[4] * -cy + m[5];
     m[2] = c + cx;
