@@ -2,6 +2,7 @@
 
 extern const TaskImpl DETECT_TASK;
 extern const TaskImpl SEGMENT_TASK;
+extern const TaskImpl CLASSIFY_TASK;
 
 const TaskImpl *task_impl(TaskKind kind) {
     switch (kind) {
@@ -10,7 +11,7 @@ const TaskImpl *task_impl(TaskKind kind) {
     case TASK_SEGMENT:
         return &SEGMENT_TASK;
     case TASK_CLASSIFY:
-        break;
+        return &CLASSIFY_TASK;
     }
     return NULL;
 }

@@ -50,6 +50,9 @@ typedef struct {
     const char *loss_names[TASK_MAX_LOSSES];     // "box_loss", ...: train/<name> and val/<name> columns
     int n_metrics;
     const char *metric_names[TASK_MAX_METRICS];  // "metrics/precision(B)", ...
+    // Optional: the progress line's Instances for a batch. Ultralytics prints the rows of
+    // batch["cls"]: objects for detect and segment, one label per image for classify. NULL: b->n_targets.
+    int (*batch_instances)(const Batch *b);
 
     // Optional (NULL: any dataset): refuses, before anything is written, a dataset the task cannot
     // train on, naming it and what to use instead (segment: labels without polygons).

@@ -60,7 +60,7 @@ TEST(args_table_matches_default_yaml) {
         if (!name || strncmp(name, line, n) != 0 || name[n] != '\0')
             test_fail(__FILE__, __LINE__, "default.yaml key %.*s is table key %s", (int)n, line, name ? name : "(none)");
     }
-    EXPECT(k == 74);
+    EXPECT(k == 75);
     EXPECT(k == args_key_count() - 1);
     EXPECT_STR(args_key_name(args_key_count() - 1), "nc");
     EXPECT(args_key_name(args_key_count()) == NULL);

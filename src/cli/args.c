@@ -116,6 +116,8 @@ const KeySpec ARGS_KEYS[] = {
     K_FRACTION(fliplr),
     K_FRACTION(mosaic),
     K_FRACTION(mixup),
+    K_VALUE(auto_augment, NONE | STR, 0, 0, "randaugment,autoaugment,augmix", "randaugment",
+            "randaugment or None (i.e. 'auto_augment=randaugment')"),
     K_FRACTION(erasing),
     {.name = "nc", .field = F_VALUE, .offset = FIELD(nc, ArgValue), .accept = NONE | INT, .lo = 1, .hi = 100000,
      .nullable = true, .info_only = true, .example = "3", .expect = "an int (i.e. 'nc=3')"},

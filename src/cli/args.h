@@ -87,7 +87,9 @@ typedef struct {
     double box, cls, dfl;
     int nbs;
     double hsv_h, hsv_s, hsv_v, degrees, translate, scale, shear, perspective, flipud, fliplr;
-    double mosaic, mixup, erasing;
+    double mosaic, mixup;
+    ArgValue auto_augment; // none | randaugment | autoaugment | augmix (classify)
+    double erasing;
     // Not in default.yaml nor args.yaml: `yolo TASK info nc=3` (none: the model file's nc).
     ArgValue nc; // none | int in 1..100000
 

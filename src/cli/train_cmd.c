@@ -42,6 +42,9 @@ static int refuse_unsupported(const Args *a) {
     if (!strcmp(a->task, "segment") && !a->overlap_mask)
         return yolo_fail("overlap_mask=False (one mask per object) is not supported yet; remove it (segment uses one "
                          "overlap map per image)");
+    if (!strcmp(a->task, "classify") && a->auto_augment.kind == ARGS_STR && strcmp(a->auto_augment.s, "randaugment") != 0)
+        return yolo_fail("auto_augment=%s is not supported yet; use auto_augment=randaugment or auto_augment=None",
+                         a->auto_augment.s);
     return 0;
 }
 
@@ -62,7 +65,7 @@ static int options_from_args(const Args *a, TrainOptions *o) {
         .weight_decay = (float)a->weight_decay, .warmup_epochs = (float)a->warmup_epochs,
         .warmup_momentum = (float)a->warmup_momentum, .warmup_bias_lr = (float)a->warmup_bias_lr, .box = (float)a->box,
         .cls = (float)a->cls, .dfl = (float)a->dfl, .iou = a->iou, .dropout = (float)a->dropout,
-        .erasing = (float)a->erasing,
+        .erasing = (float)a->erasing, .randaugment = a->auto_augment.kind == ARGS_STR,
         // Validation during training keeps every candidate above 0.001, as Ultralytics' validator.
         .conf = a->conf.kind == ARGS_FLOAT ? (float)a->conf.f : 0.001f,
         .aug = {.imgsz = a->imgsz, .hsv_h = (float)a->hsv_h, .hsv_s = (float)a->hsv_s, .hsv_v = (float)a->hsv_v,

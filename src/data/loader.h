@@ -29,6 +29,7 @@ typedef struct {
     AugmentParams aug;
     float erasing;       // classify: random erasing probability
     float crop_scale_min; // classify: RandomResizedCrop scale (1 - scale, 1)
+    bool randaugment;    // classify: RandAugment (auto_augment=randaugment), else ColorJitter from aug.hsv_*
 } LoaderOptions;
 
 typedef struct {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/status.h"
+#include "data/augment_classify.h"
 
 int image_cache_init(ImageCache *c, int n, bool enabled) {
     memset(c, 0, sizeof *c);
@@ -166,83 +167,26 @@ static int detect_val(const SampleSource *src, int index, int w, int h, Sample *
     return rc;
 }
 
-// Classify training: RandomResizedCrop(scale (crop_scale_min, 1), ratio 3/4..4/3), horizontal
-// flip, HSV jitter (our stand-in for RandAugment), then random erasing on the floats.
+// Classify training and validation (data/augment_classify.h) on the decoded image.
 static int classify_train(const SampleSource *src, int epoch, int index, float *dst, SampleOut *out) {
     const LoaderOptions *o = src->opt;
     RngCursor rng = rng_cursor(o->seed, rng_stream(RNG_AUGMENT, (uint32_t)epoch, (uint32_t)index));
+    ClassifyAugment p = {.imgsz = o->imgsz, .scale_min = o->crop_scale_min, .fliplr = o->aug.fliplr,
+                         .flipud = o->aug.flipud, .randaugment = o->randaugment, .hsv_h = o->aug.hsv_h,
+                         .hsv_s = o->aug.hsv_s, .hsv_v = o->aug.hsv_v, .erasing = o->erasing};
     Loaded l;
     TRY(load_image(src, index, &l));
-    const Image *im = &l.img;
-    double area = (double)im->w * im->h;
-    int cw = im->w, ch = im->h, cx = 0, cy = 0;
-    for (int attempt = 0; attempt < 10; attempt++) {
-        double target = area * (o->crop_scale_min + (1.0 - o->crop_scale_min) * rng_next_uniform(&rng));
-        double aspect = exp(log(3.0 / 4.0) + (log(4.0 / 3.0) - log(3.0 / 4.0)) * rng_next_uniform(&rng));
-        int w = (int)lround(sqrt(target * aspect)), h = (int)lround(sqrt(target / aspect));
-        float ux = rng_next_uniform(&rng), uy = rng_next_uniform(&rng);
-        if (w > 0 && h > 0 && w <= im->w && h <= im->h) {
-            cw = w;
-            ch = h;
-            cx = (int)(ux * (float)(im->w - w + 1));
-            cy = (int)(uy * (float)(im->h - h + 1));
-            break;
-        }
-    }
-    Image crop, sized;
-    int rc = image_alloc(&crop, cw, ch);
-    if (rc == 0) {
-        for (int y = 0; y < ch; y++)
-            memcpy(crop.rgb + (size_t)y * cw * 3, im->rgb + ((size_t)(cy + y) * im->w + (size_t)cx) * 3, (size_t)cw * 3);
-        rc = image_resize_linear(&crop, o->imgsz, o->imgsz, &sized);
-        image_free(&crop);
-    }
+    int rc = classify_train_transform(&l.img, &p, &rng, dst);
     loaded_free(&l);
-    TRY(rc);
-    Sample s = {.img = sized};
-    augment_hsv(&s.img, &o->aug, &rng);
-    augment_flip(&s, &o->aug, &rng);
-    write_pixels(&s.img, dst);
-    float erase_draw = rng_next_uniform(&rng);
-    for (int attempt = 0; attempt < 10 && erase_draw < o->erasing; attempt++) {
-        double plane = (double)o->imgsz * o->imgsz;
-        double target = plane * (0.02 + (0.33 - 0.02) * rng_next_uniform(&rng));
-        double aspect = exp(log(0.3) + (log(3.3) - log(0.3)) * rng_next_uniform(&rng));
-        int h = (int)lround(sqrt(target * aspect)), w = (int)lround(sqrt(target / aspect));
-        float uy = rng_next_uniform(&rng), ux = rng_next_uniform(&rng);
-        if (h >= o->imgsz || w >= o->imgsz) continue;
-        int y0 = (int)(uy * (float)(o->imgsz - h + 1)), x0 = (int)(ux * (float)(o->imgsz - w + 1));
-        for (int c = 0; c < 3; c++)
-            for (int y = y0; y < y0 + h; y++) memset(dst + ((size_t)c * o->imgsz + (size_t)y) * o->imgsz + x0, 0, sizeof(float) * (size_t)w);
-        break;
-    }
     out->class_index = src->split->class_index[index];
-    sample_free(&s);
-    return 0;
+    return rc;
 }
 
-// Classify validation: shorter side to imgsz, centre crop imgsz x imgsz (torchvision's rules).
 static int classify_val(const SampleSource *src, int index, float *dst, SampleOut *out) {
-    int imgsz = src->opt->imgsz;
     Loaded l;
     TRY(load_image(src, index, &l));
-    const Image *im = &l.img;
-    bool wide = im->w >= im->h;
-    int w = wide ? (int)((double)imgsz * im->w / im->h) : imgsz;
-    int h = wide ? imgsz : (int)((double)imgsz * im->h / im->w);
-    Image sized, crop;
-    int rc = image_resize_linear(im, w, h, &sized);
+    int rc = classify_val_transform(&l.img, src->opt->imgsz, dst);
     loaded_free(&l);
-    TRY(rc);
-    rc = image_alloc(&crop, imgsz, imgsz);
-    if (rc == 0) {
-        int top = (int)lround((h - imgsz) / 2.0), left = (int)lround((w - imgsz) / 2.0);
-        for (int y = 0; y < imgsz; y++)
-            memcpy(crop.rgb + (size_t)y * imgsz * 3, sized.rgb + ((size_t)(top + y) * w + (size_t)left) * 3, (size_t)imgsz * 3);
-        write_pixels(&crop, dst);
-        image_free(&crop);
-    }
-    image_free(&sized);
     out->class_index = src->split->class_index[index];
     return rc;
 }

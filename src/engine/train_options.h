@@ -28,6 +28,7 @@ typedef struct {
     int threads; // compute threads of the CPU backend (0: all cores)
     float fraction, lr0, lrf, momentum, weight_decay, warmup_epochs, warmup_momentum, warmup_bias_lr;
     float box, cls, dfl, conf, dropout, erasing;
+    bool randaugment; // classify: auto_augment=randaugment (else ColorJitter from aug.hsv_*)
     double iou; // NMS compares a float IoU with this double threshold, as torchvision does
     AugmentParams aug; // hsv_*, degrees, translate, scale, shear, perspective, flipud, fliplr, mosaic
     // The arguments as args.yaml has them (written into the run folder and checkpoints).

@@ -62,7 +62,15 @@ static int load_data_and_model(Run *r) {
     r->g = graph_create(r->backend);
     if (!r->g) return -1;
     ModelOptions mo = {.nc = r->data.nc, .batch = o->batch, .imgsz = o->imgsz, .dropout = o->dropout};
-    return model_build(r->g, &r->def, &mo, &r->m);
+    TRY(model_build(r->g, &r->def, &mo, &r->m));
+    // Before anything is written: another task's head would only fail at the first loss.
+    const char *head = model_task_name(&r->m), *task = r->task->name;
+    if (strcmp(head, task) != 0) {
+        const char *suffix = !strcmp(task, "classify") ? "-cls" : !strcmp(task, "segment") ? "-seg" : "";
+        return yolo_fail("model=%s is a %s model; `yolo %s train` needs a %s model such as yolov8n%s.yaml (or train this "
+                         "one with `yolo %s train`)", o->model, head, task, task, suffix, head);
+    }
+    return 0;
 }
 
 // Optimizer choice, accumulation and decay scaling (spec §7), then memory for everything.
@@ -104,6 +112,7 @@ static int setup_loaders(Run *r) {
         .task = o->task, .train = true, .batch = o->batch, .imgsz = o->imgsz, .seed = o->seed, .workers = o->workers,
         .fraction = o->fraction, .cache_ram = o->cache_ram, .close_mosaic = o->close_mosaic, .epochs = o->epochs,
         .mask_ratio = o->mask_ratio, .aug = o->aug, .erasing = o->erasing, .crop_scale_min = 1.0f - o->aug.scale,
+        .randaugment = o->randaugment,
     };
     lo.aug.imgsz = o->imgsz;
     r->train_loader = loader_create(&r->train_split, &lo);
@@ -201,6 +210,9 @@ static int train_epoch(Run *r, int epoch) {
         int64_t ni = k + (int64_t)r->nb * epoch;
         r->accumulate = schedule_accumulate(ni, nw, o->nbs, o->batch);
         schedule_warmup(&r->optim, ni, nw, lf, r->warmup_bias_lr, o->warmup_momentum, o->momentum);
+        // Dropout masks (the classifier's dropout=) from the iteration: fresh every step, the same
+        // after a resume.
+        graph_set_rng(r->g, o->seed, (uint32_t)ni);
         Batch b;
         TRY(loader_get(r->train_loader, epoch, k, &b));
         if (o->plots && ni < BATCH_PLOTS) { // train_batch0..2.jpg, outside the timed step
@@ -229,7 +241,8 @@ static int train_epoch(Run *r, int epoch) {
         for (int i = 0; i < n_losses; i++) train_losses[i] = (train_losses[i] * k + losses[i]) / (k + 1);
         int used = snprintf(text, sizeof text, "%5d/%-5d", epoch + 1, o->epochs);
         for (int i = 0; i < n_losses; i++) used += snprintf(text + used, sizeof text - (size_t)used, " %9.4g", train_losses[i]);
-        snprintf(text + used, sizeof text - (size_t)used, " %9d %6d", b.n_targets, b.w);
+        int instances = r->task->batch_instances ? r->task->batch_instances(&b) : b.n_targets;
+        snprintf(text + used, sizeof text - (size_t)used, " %9d %6d", instances, b.w);
         progress_update(&p, text, k + 1, now_seconds());
         if (++r->batches_run == o->interrupt_after_batches) interrupt_signal = SIGINT;
         if (r->batches_run == o->crash_after_batches) raise(SIGKILL);

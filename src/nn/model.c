@@ -232,6 +232,10 @@ int model_build(Graph *g, const ModelDef *def, const ModelOptions *opt, Model *m
     return 0;
 }
 
+const char *model_task_name(const Model *m) {
+    return m->head == HEAD_CLASSIFY ? "classify" : m->head == HEAD_SEGMENT ? "segment" : "detect";
+}
+
 int model_head_values(const Model *m, int *values) {
     if (m->head == HEAD_CLASSIFY) {
         values[0] = m->logits;

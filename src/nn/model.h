@@ -53,6 +53,9 @@ int model_build(Graph *g, const ModelDef *def, const ModelOptions *opt, Model *m
 // U(+-1/sqrt(fan_in)), BN weight 1 and bias 0) and Detect's bias prior. After graph_plan.
 void model_init_weights(Graph *g, const Model *m, uint64_t seed);
 
+// The task a model's head serves: "detect", "segment" or "classify".
+const char *model_task_name(const Model *m);
+
 enum { MODEL_MAX_HEAD_VALUES = 2 * HEAD_MAX_LEVELS + 1 };
 // The graph values a task reads from the head (detect: the levels; segment: the levels, the mask
 // coefficients and the prototypes; classify: the logits): what a forward-only plan must keep.

@@ -258,6 +258,8 @@ check "plots=False writes no PNG" test -f runs/detect/noplots/results.csv -a -z 
 . "$here/download.sh"
 # val and predict, on a model of their own.
 . "$here/modes.sh"
+# Classify training, resume and the refusals between tasks.
+. "$here/classify.sh"
 cd - >/dev/null || exit 1
 
 echo "$passed passed, $failed failed"
