@@ -60,11 +60,6 @@ static void criterion_destroy(void *state) {
 }
 
 static void *criterion_create(const Model *m, int max_batch, int max_h, int max_w, const TrainOptions *o, ThreadPool *pool) {
-    if (m->head != HEAD_SEGMENT) {
-        yolo_fail("model=%s has a %s head; segment training needs a Segment head (e.g. model=yolov8n-seg.yaml)", o->model,
-                  m->head == HEAD_CLASSIFY ? "Classify" : "Detect");
-        return NULL;
-    }
     Criterion *c = calloc(1, sizeof *c);
     if (!c) {
         yolo_fail("out of memory for the segment loss");
