@@ -251,6 +251,8 @@ check "plots=False writes no PNG" test -f runs/detect/noplots/results.csv -a -z 
 . "$here/download.sh"
 # val and predict, on a model of their own.
 . "$here/modes.sh"
+# The C API: its example program, and building against an installed copy.
+. "$here/api.sh"
 cd - >/dev/null || exit 1
 
 echo "$passed passed, $failed failed"
