@@ -16,9 +16,9 @@
 // Results. Functions that run return the exit status the `yolo` command would: YOLO_OK (0),
 // YOLO_FAILED (1: the run failed: a missing file, a damaged checkpoint...), YOLO_USAGE (2: an
 // argument is wrong), or YOLO_SIGINT / YOLO_SIGTERM (130, 143: training was interrupted by the
-// signal after saving last.ckpt at the exact position; resume it with resume=True model=<that
-// last.ckpt>). After a non-zero return, yolo_error() says what went wrong, naming the file or
-// the key, the value and the fix.
+// signal after saving last.ckpt at the exact position, as the run printed; resume it with
+// resume=True model=<that last.ckpt>). After YOLO_FAILED or YOLO_USAGE, yolo_error() says what
+// went wrong, naming the file or the key, the value and the fix.
 //
 // Output. Runs print what the command prints (progress, tables, "Results saved to ...") on
 // standard output, and the warnings of the arguments on standard error; verbose=False quiets
@@ -74,7 +74,7 @@ enum {
 YOLO_API const char *yolo_version(void);
 
 // The message of the last failure on this thread: what failed, naming the file or key, the
-// value and the fix. "" when the last call succeeded (every function here clears it first).
+// value and the fix. "" after a call that did not fail (YOLO_OK, YOLO_SIGINT, YOLO_SIGTERM).
 YOLO_API const char *yolo_error(void);
 
 // ---- Arguments -------------------------------------------------------------------------------

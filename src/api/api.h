@@ -24,4 +24,9 @@ Args *api_resolve(const yolo_args *y, const char *mode, ArgsCommand *cmd);
 // only yolo_run runs.
 Args *api_run_args(const yolo_args *y, const char *mode, int *rc);
 
+// rc, with the message cleared unless rc is a failure (YOLO_FAILED, YOLO_USAGE): an engine step
+// that failed and was recovered from (a damaged last.ckpt replaced by last.prev.ckpt) must not
+// leave its message behind a success.
+int api_done(int rc);
+
 #endif

@@ -77,7 +77,7 @@ static int add_words(yolo_args *y, char **words, int n) {
     }
     if (rc != YOLO_OK) args_words_free(words, n);
     else free(words); // the array only: the strings now belong to y
-    return rc;
+    return api_done(rc);
 }
 
 int yolo_args_set(yolo_args *y, const char *key, const char *value) {

@@ -16,6 +16,11 @@
 
 const char *yolo_version(void) { return YOLO_VERSION; }
 
+int api_done(int rc) {
+    if (rc != YOLO_FAILED && rc != YOLO_USAGE) yolo_error_clear();
+    return rc;
+}
+
 Args *api_run_args(const yolo_args *y, const char *mode, int *rc) {
     yolo_error_clear();
     if (!y) {
@@ -43,7 +48,7 @@ int yolo_train(const yolo_args *y, char *run_dir, size_t cap) {
     Args *a = api_run_args(y, "train", &rc);
     if (a) rc = train_command(a, run_dir, cap);
     free(a);
-    return rc;
+    return api_done(rc);
 }
 
 int yolo_val(const yolo_args *y, yolo_metrics *metrics) {
@@ -69,7 +74,7 @@ int yolo_val(const yolo_args *y, yolo_metrics *metrics) {
     }
     free(done);
     free(a);
-    return rc;
+    return api_done(rc);
 }
 
 int yolo_checkpoint_report(const char *path) {
@@ -78,7 +83,7 @@ int yolo_checkpoint_report(const char *path) {
         yolo_fail("yolo_checkpoint_report: path is NULL; give a .ckpt file");
         return YOLO_USAGE;
     }
-    return checkpoint_command(path);
+    return api_done(checkpoint_command(path));
 }
 
 static int run_mode(const Args *a) {
@@ -108,5 +113,5 @@ int yolo_run(const yolo_args *y) {
     case ARGS_RUN: rc = run_mode(a); break;
     }
     free(a);
-    return rc;
+    return api_done(rc);
 }

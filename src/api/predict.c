@@ -70,7 +70,7 @@ int yolo_predict(const yolo_args *y, yolo_predict_fn fn, void *ctx) {
         free(r.numbers);
     }
     free(a);
-    return rc;
+    return api_done(rc);
 }
 
 int yolo_mask_at(const yolo_prediction *p, int i, int x, int y) {

@@ -45,6 +45,7 @@ yolo_pc() { PKG_CONFIG_PATH=$(dirname "$pc") PKG_CONFIG_SYSROOT_DIR=$stage pkg-c
 libdir=$(yolo_pc --variable=libdir)
 check "yolo.pc lists the static dependencies" test "$(yolo_pc --print-requires-private | cut -d' ' -f1 | tr '\n' ' ')" = \
   "yaml-0.1 libcjson libpng libturbojpeg openblas cairo fontconfig libxxhash libcurl libzip "
+check "yolo.pc's version is the library's" test "$(yolo_pc --modversion)" = "$("$yolo" version)"
 # libyolo.so exports the functions yolo.h declares, and nothing else.
 declared=$(grep '^YOLO_API' "$stage/usr/local/include/yolo/yolo.h" | grep -oE '\byolo_[a-z_]+\(' | tr -d '(' | sort | tr '\n' ' ')
 exported=$(nm -D --defined-only "$libdir/libyolo.so" | awk '$2 == "T" { sub(/@.*/, "", $3); print $3 }' | sort | tr '\n' ' ')
