@@ -22,15 +22,18 @@
 //
 // Output. Runs print what the command prints (progress, tables, "Results saved to ...") on
 // standard output, and the warnings of the arguments on standard error; verbose=False quiets
-// what it quiets on the command line. Files go where the command writes them (runs/TASK/NAME,
-// relative to the current directory unless project= is absolute; datasets in
-// $YOLO_DATASETS_DIR or ./datasets).
+// what it quiets on the command line. Files go where the command writes them: runs/TASK/NAME
+// (PROJECT/NAME with project=) from the current directory, datasets in $YOLO_DATASETS_DIR or
+// ./datasets. Model and dataset names without a path (yolov8n.yaml, coco8.yaml) are looked up
+// in the configs/ folder of the source tree the library was built from (`yolo checks` shows it).
 //
 // Threads and state. yolo_error() is per thread. Everything else keeps no state between calls:
 // a program may train, validate and predict any number of times in sequence. Runs are not meant
 // to overlap in one process: yolo_train installs SIGINT and SIGTERM handlers while it runs (to
 // save last.ckpt on Ctrl-C) and restores the previous ones when it returns, and every run uses
-// all cores. A yolo_args is not locked: do not change it while a run reads it.
+// all cores. A yolo_args is not locked: do not change it while a run reads it. One process-wide
+// setting stays changed: OpenBLAS is set to one thread (the library's own thread pool runs its
+// matrix products), which matters to a program that calls OpenBLAS itself.
 //
 // Linking. libyolo is built both shared and static; `pkg-config --libs yolo` links the shared
 // one, `pkg-config --static --libs yolo` lists what a static link needs. Only the functions below
