@@ -65,12 +65,12 @@ TEST(api_arguments_are_checked_with_the_commands_messages) {
 
     // The run functions refuse what the command refuses, before any work: the exit status of
     // a usage error and the message.
-    yolo_args *gpu = yolo_args_create();
-    EXPECT(gpu && yolo_args_set(gpu, "device", "0") == YOLO_OK);
-    EXPECT(yolo_train(gpu, NULL, 0) == YOLO_USAGE && message_has("device: this build trains on the CPU only"));
+    yolo_args *gone = yolo_args_create();
+    EXPECT(gone && yolo_args_set(gone, "resume", "/nonexistent/last.ckpt") == YOLO_OK);
+    EXPECT(yolo_train(gone, NULL, 0) == YOLO_USAGE && message_has("/nonexistent/last.ckpt"));
     yolo_metrics m;
     m.n = 99;
-    EXPECT(yolo_val(gpu, &m) == YOLO_USAGE && m.n == 0);
+    EXPECT(yolo_val(gone, &m) == YOLO_USAGE && m.n == 0 && message_has("'resume' is not an argument of val"));
     yolo_args *none = yolo_args_create();
     EXPECT(yolo_val(none, NULL) == YOLO_USAGE && message_has("val needs the model to validate: model="));
     EXPECT(yolo_predict(none, NULL, NULL) == YOLO_USAGE && message_has("predict needs a trained model"));
@@ -81,7 +81,7 @@ TEST(api_arguments_are_checked_with_the_commands_messages) {
     EXPECT(yolo_checkpoint_report("/nonexistent/last.ckpt") == YOLO_FAILED && message_has("/nonexistent/last.ckpt"));
     EXPECT(!strcmp(yolo_version(), YOLO_VERSION));
     yolo_args_destroy(none);
-    yolo_args_destroy(gpu);
+    yolo_args_destroy(gone);
     yolo_args_destroy(a);
     yolo_args_destroy(NULL);
 }
