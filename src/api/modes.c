@@ -14,6 +14,10 @@
 #include "core/status.h"
 #include "tasks/task.h"
 
+// The public sizes hold what any task reports; a task with more must grow them (and the API's version).
+_Static_assert((int)YOLO_MAX_METRICS >= (int)TASK_MAX_METRICS, "yolo_metrics cannot hold every metric of a task");
+_Static_assert((int)YOLO_TOP_K >= (int)PREDICT_TOP_K, "yolo_prediction cannot hold a classifier's top classes");
+
 const char *yolo_version(void) { return YOLO_VERSION; }
 
 int api_done(int rc) {
@@ -64,7 +68,7 @@ int yolo_val(const yolo_args *y, yolo_metrics *metrics) {
     const TaskImpl *task = rc == YOLO_OK && done ? task_impl(done->task) : NULL;
     if (task && metrics) {
         metrics->task = task->name;
-        metrics->n = task->n_metrics < YOLO_MAX_METRICS ? task->n_metrics : YOLO_MAX_METRICS;
+        metrics->n = task->n_metrics;
         for (int i = 0; i < metrics->n; i++) {
             metrics->names[i] = task->metric_names[i];
             metrics->values[i] = done->metrics[i];

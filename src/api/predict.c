@@ -41,10 +41,9 @@ static int relay(void *ctx, const PredictedImage *img) {
         .n = p->n, .boxes = img->boxes, .scores = p->scores, .classes = p->classes,
         .preprocess_ms = 1e3 * img->pre, .inference_ms = 1e3 * img->infer, .postprocess_ms = 1e3 * img->post,
     };
-    int k = p->n_top < YOLO_TOP_K ? p->n_top : YOLO_TOP_K;
-    out.n_top = k;
-    memcpy(out.top_classes, p->top_classes, sizeof *out.top_classes * (size_t)k);
-    memcpy(out.top_scores, p->top_scores, sizeof *out.top_scores * (size_t)k);
+    out.n_top = p->n_top; // at most PREDICT_TOP_K, which YOLO_TOP_K holds (modes.c)
+    memcpy(out.top_classes, p->top_classes, sizeof *out.top_classes * (size_t)p->n_top);
+    memcpy(out.top_scores, p->top_scores, sizeof *out.top_scores * (size_t)p->n_top);
     if (p->masks && p->n > 0) {
         // The mapping the annotated image is drawn with (predict_mode.c, save_image), in the same
         // float arithmetic, so that yolo_mask_at agrees with the drawn masks pixel for pixel.
