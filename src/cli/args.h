@@ -116,6 +116,14 @@ int args_defaults(Args *a);
 // resume), imgsz 224 for classify. -1 with a message that names the key, the value and the fix.
 int args_parse(Args *a, int argc, char **argv, ArgsCommand *cmd);
 
+// args_parse in two steps, for the C API (src/api), which gathers words from calls of its own:
+// args_merge_words makes the words of a command line (the '=' merges, within these words only:
+// a malloc'ed array of malloc'ed strings, released by args_words_free), and args_parse_words
+// parses words as they are, with args_parse's result and messages.
+int args_merge_words(int argc, char *const *argv, char ***words, int *n);
+void args_words_free(char **words, int n);
+int args_parse_words(Args *a, int n, char *const *words, ArgsCommand *cmd);
+
 // Whether the command line or a cfg= file set key (false for an unknown key and for values
 // filled in by args_parse).
 bool args_given(const Args *a, const char *key);

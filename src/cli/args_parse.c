@@ -245,7 +245,7 @@ static int extend_last(Words *w, const char *a, const char *b) {
 
 // merge_equals_args: re-joins what the shell split around a loose '=' ("k = v", "k= v",
 // "k =v") and inside brackets ("classes=[0," "2]" -> "classes=[0,2]").
-static int merge_equals(int argc, char **argv, Words *out) {
+static int merge_equals(int argc, char *const *argv, Words *out) {
     char *current = NULL;
     int depth = 0;
     for (int i = 0; i < argc; i++) {
@@ -419,6 +419,20 @@ static int fill_defaults(Args *a, ArgsCommand *cmd) {
     return 0;
 }
 
+// The words in order (owned, freed here); a special word stops the parse.
+static int parse_words(Args *a, Words *words, ArgsCommand *cmd) {
+    Overrides ov = {0};
+    bool stop = false;
+    int rc = 0;
+    for (int i = 0; rc == 0 && !stop && i < words->n; i++) rc = take_word(words->items[i], a, &ov, cmd, &stop);
+    if (rc == 0 && !stop) rc = args_align(&ov, a, cmd);
+    if (rc == 0 && !stop) rc = args_apply(a, &ov);
+    if (rc == 0 && !stop) rc = fill_defaults(a, cmd);
+    words_free(words);
+    overrides_free(&ov);
+    return rc;
+}
+
 int args_parse(Args *a, int argc, char **argv, ArgsCommand *cmd) {
     memset(cmd, 0, sizeof *cmd);
     TRY(args_defaults(a));
@@ -427,14 +441,45 @@ int args_parse(Args *a, int argc, char **argv, ArgsCommand *cmd) {
         return 0;
     }
     Words words = {0};
-    Overrides ov = {0};
-    bool stop = false;
-    int rc = merge_equals(argc, argv, &words);
-    for (int i = 0; rc == 0 && !stop && i < words.n; i++) rc = take_word(words.items[i], a, &ov, cmd, &stop);
-    if (rc == 0 && !stop) rc = args_align(&ov, a, cmd);
-    if (rc == 0 && !stop) rc = args_apply(a, &ov);
-    if (rc == 0 && !stop) rc = fill_defaults(a, cmd);
-    words_free(&words);
-    overrides_free(&ov);
-    return rc;
+    if (merge_equals(argc, argv, &words) != 0) {
+        words_free(&words);
+        return -1;
+    }
+    return parse_words(a, &words, cmd);
+}
+
+int args_merge_words(int argc, char *const *argv, char ***words, int *n) {
+    Words w = {0};
+    if (merge_equals(argc, argv, &w) != 0) {
+        words_free(&w);
+        return -1;
+    }
+    *words = w.items;
+    *n = w.n;
+    return 0;
+}
+
+void args_words_free(char **words, int n) {
+    Words w = {.items = words, .n = n, .cap = n};
+    words_free(&w);
+}
+
+int args_parse_words(Args *a, int n, char *const *words, ArgsCommand *cmd) {
+    memset(cmd, 0, sizeof *cmd);
+    TRY(args_defaults(a));
+    if (n == 0) {
+        cmd->action = ARGS_HELP;
+        return 0;
+    }
+    Words w = {0};
+    for (int i = 0; i < n; i++) {
+        size_t len = strlen(words[i]);
+        char *copy = malloc(len + 1); // take_word edits its word in place
+        if (copy) memcpy(copy, words[i], len + 1);
+        if (words_push(&w, copy) != 0) {
+            words_free(&w);
+            return -1;
+        }
+    }
+    return parse_words(a, &w, cmd);
 }

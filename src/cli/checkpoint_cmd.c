@@ -80,10 +80,7 @@ static void print_dataset(const Checkpoint *ck) {
 
 int checkpoint_command(const char *path) {
     Checkpoint ck;
-    if (checkpoint_open(path, &ck) != 0) {
-        fprintf(stderr, "yolo: %s\n", yolo_error());
-        return 1;
-    }
+    if (checkpoint_open(path, &ck) != 0) return 1;
     // checkpoint_open falls back to last.prev.ckpt (with a warning) when path is damaged.
     bool whole = !strcmp(ck.path, path);
     const cJSON *s = ck.state;

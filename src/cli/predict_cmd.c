@@ -47,34 +47,34 @@ static int options(const Args *a, const InferenceModel *im, int *classes, Predic
     return 0;
 }
 
-int predict_command(const Args *a) {
-    if (mode_args_check_keys(a, "predict", PREDICT_KEYS) != 0 || mode_args_check_device(a) != 0) {
-        fprintf(stderr, "yolo: %s\n", yolo_error());
-        return 2;
-    }
+int predict_command(const Args *a, PredictImageFn on_image, void *ctx) {
+    if (mode_args_check_keys(a, "predict", PREDICT_KEYS) != 0 || mode_args_check_device(a) != 0) return 2;
     if (!args_given(a, "model")) {
-        fprintf(stderr, "yolo: predict needs a trained model: model=runs/%s/train/weights/best.ckpt\n", a->task);
+        yolo_fail("predict needs a trained model: model=runs/%s/train/weights/best.ckpt", a->task);
         return 2;
     }
     if (!a->source[0]) {
-        fprintf(stderr, "yolo: predict needs source=: an image, a folder, a glob such as 'images/*.jpg' or a .txt list\n");
+        yolo_fail("predict needs source=: an image, a folder, a glob such as 'images/*.jpg' or a .txt list");
         return 2;
     }
-    static int classes[ARGS_LIST_MAX];
+    int *classes = malloc(sizeof *classes * ARGS_LIST_MAX); // the classes= filter, read during the run
+    if (!classes) {
+        yolo_fail("out of memory");
+        return 1;
+    }
     InferenceModel im;
     SourceList src = {0};
     PredictRunOptions o;
     int rc = inference_model_open(a->model, a->task, "predict", false, &im);
     if (rc == 0) {
         rc = options(a, &im, classes, &o);
+        o.on_image = on_image;
+        o.on_image_ctx = ctx;
         if (rc == 0) rc = source_expand(a->source, &src);
         if (rc == 0) rc = predict_run(&o, &im, &src);
         source_list_free(&src);
         inference_model_free(&im);
     }
-    if (rc != 0) {
-        fprintf(stderr, "yolo: %s\n", yolo_error());
-        return 1;
-    }
-    return 0;
+    free(classes);
+    return rc != 0 ? 1 : 0;
 }

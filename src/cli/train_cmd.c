@@ -221,17 +221,13 @@ static int resume_options(const Args *a, TrainOptions *o) {
     return rc;
 }
 
-int train_command(const Args *a) {
+int train_command(const Args *a, char *run_dir, size_t cap) {
+    if (run_dir && cap) run_dir[0] = '\0';
     TrainOptions o;
-    if (resuming(a) ? resume_options(a, &o) != 0 : refuse_unsupported(a) != 0 || options_from_args(a, &o) != 0) {
-        fprintf(stderr, "yolo: %s\n", yolo_error());
-        return 2;
-    }
+    if (resuming(a) ? resume_options(a, &o) != 0 : refuse_unsupported(a) != 0 || options_from_args(a, &o) != 0) return 2;
+    o.run_dir_out = run_dir;
+    o.run_dir_cap = run_dir ? cap : 0;
     int rc = train_run(&o);
     free(o.args_yaml);
-    if (rc < 0) {
-        fprintf(stderr, "yolo: %s\n", yolo_error());
-        return 1;
-    }
-    return rc; // 0, or 130/143 after an interrupt saved last.ckpt
+    return rc < 0 ? 1 : rc; // 0, or 130/143 after an interrupt saved last.ckpt
 }

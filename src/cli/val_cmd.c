@@ -47,18 +47,15 @@ static int options(const Args *a, const InferenceModel *im, ValOptions *o) {
     return rc;
 }
 
-int val_command(const Args *a) {
-    if (mode_args_check_keys(a, "val", VAL_KEYS) != 0 || mode_args_check_device(a) != 0) {
-        fprintf(stderr, "yolo: %s\n", yolo_error());
-        return 2;
-    }
+int val_command(const Args *a, ValOptions *done) {
+    if (mode_args_check_keys(a, "val", VAL_KEYS) != 0 || mode_args_check_device(a) != 0) return 2;
     if (!args_given(a, "model")) {
-        fprintf(stderr, "yolo: val needs the model to validate: model=runs/%s/train/weights/best.ckpt (or a model YAML "
-                        "for random weights)\n", a->task);
+        yolo_fail("val needs the model to validate: model=runs/%s/train/weights/best.ckpt (or a model YAML for random "
+                  "weights)", a->task);
         return 2;
     }
     InferenceModel im;
-    ValOptions o;
+    ValOptions o = {0};
     int rc = inference_model_open(a->model, a->task, "val", true, &im);
     if (rc == 0) {
         if (!im.from_checkpoint) printf("WARNING: %s has no trained weights: validating random ones\n", a->model);
@@ -66,9 +63,6 @@ int val_command(const Args *a) {
         if (rc == 0) rc = val_run(&o, &im);
         inference_model_free(&im);
     }
-    if (rc != 0) {
-        fprintf(stderr, "yolo: %s\n", yolo_error());
-        return 1;
-    }
-    return 0;
+    if (done) *done = o;
+    return rc != 0 ? 1 : 0;
 }

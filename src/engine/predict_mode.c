@@ -165,6 +165,7 @@ static int save_image(const char *dir, const char *path, Image *img, const Predi
     return image_write_jpeg(file, img, PREDICT_JPEG_QUALITY);
 }
 
+// 0 done, 1 the callback asked to stop here, -1 failed.
 static int predict_one(Predictor *p, const PredictRunOptions *o, InferenceModel *im, const char *path, int index, int n) {
     Image img = {0};
     TRY(image_read(path, &img));
@@ -214,6 +215,13 @@ static int predict_one(Predictor *p, const PredictRunOptions *o, InferenceModel 
         p->labelled += rc == 0 && (r.n > 0 || r.n_top > 0);
     }
     if (rc == 0 && o->save) rc = save_image(o->run_dir, path, &img, o, im, p, &r, lb.w, lb.h);
+    if (rc == 0 && o->on_image) {
+        PredictedImage done = {.path = path, .index = index, .count = n, .w = img.w, .h = img.h, .r = &r,
+                               .boxes = p->boxes, .in_w = lb.w, .in_h = lb.h, .pre = t1 - t0, .infer = t2 - t1,
+                               .post = t3 - t2, .run_dir = o->run_dir, .nc = im->nc, .names = im->names};
+        predict_input_mapping(lb.w, lb.h, img.w, img.h, &done.gain, &done.pad_x, &done.pad_y);
+        rc = o->on_image(o->on_image_ctx, &done);
+    }
     image_free(&img);
     return rc;
 }
@@ -249,7 +257,10 @@ static int run(Predictor *p, PredictRunOptions *o, InferenceModel *im, const Sou
         if (o->save_txt && mkdir(labels, 0755) != 0 && errno != EEXIST)
             return yolo_fail("cannot create %s: %s", labels, strerror(errno));
     }
-    for (int i = 0; i < src->n; i++) TRY(predict_one(p, o, im, src->paths[i], i, src->n));
+    for (int i = 0, rc = 0; i < src->n && rc == 0; i++) {
+        rc = predict_one(p, o, im, src->paths[i], i, src->n); // 1: the callback stopped the run
+        TRY_ID(rc);
+    }
     double n = p->seen > 0 ? p->seen : 1;
     if (o->verbose)
         printf("Speed: %.1fms preprocess, %.1fms inference, %.1fms postprocess per image at shape (1, 3, %d, %d)\n",

@@ -13,6 +13,27 @@
 #include "engine/train_options.h"
 #include "tasks/task.h"
 
+// One image's result as a caller of predict_run sees it (the C API's callback): the task's
+// Prediction (in the network input's pixels), its boxes mapped to the original image, and the
+// mapping itself (original = (input - pad) / gain), for masks.
+typedef struct {
+    const char *path;
+    int index, count;    // image index of count in the source
+    int w, h;            // the original image
+    const Prediction *r; // n, scores, classes, masks, top classes
+    const float *boxes;  // [r->n][4]: x1, y1, x2, y2 in the original image's pixels, clipped
+    int in_w, in_h;      // the network input
+    double gain;
+    int pad_x, pad_y;
+    double pre, infer, post; // seconds
+    const char *run_dir;     // "" when nothing is saved
+    int nc;
+    char *const *names;      // [nc], or NULL when the checkpoint records none
+} PredictedImage;
+
+// Returns 0 to go on, 1 to stop after this image (not a failure), -1 to fail with a message.
+typedef int (*PredictImageFn)(void *ctx, const PredictedImage *img);
+
 typedef struct {
     TaskKind task;
     PredictOptions keep; // conf, iou, max_det, classes
@@ -25,6 +46,8 @@ typedef struct {
     bool verbose, exist_ok;
     char project[OPTION_TEXT_CAP], name[OPTION_TEXT_CAP];
     char run_dir[4096]; // out: the folder written ("" when nothing was)
+    PredictImageFn on_image; // NULL: none; called after each image is done (printed and saved)
+    void *on_image_ctx;
 } PredictRunOptions;
 
 // Predicts every image of src with the opened model (inference_model_open). The images are

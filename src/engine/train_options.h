@@ -39,6 +39,10 @@ typedef struct {
     // another shape (a head for another nc) keeping their fresh initialisation; "" = none. With
     // model= this checkpoint itself, the architecture is the one it stores (fine-tuning).
     char weights[OPTION_TEXT_CAP];
+    // Out (NULL: not wanted): the run folder, written into run_dir_out[run_dir_cap] when training
+    // stops (finished, interrupted or failed; "" when the run failed before it had one).
+    char *run_dir_out;
+    size_t run_dir_cap;
     // Tests only: act as if SIGINT arrived after epoch N's checkpoints were saved, or right after
     // this process's Nth micro-batch (0: off).
     int stop_after_epoch;

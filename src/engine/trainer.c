@@ -453,6 +453,7 @@ int train_run(const TrainOptions *o) {
     if (rc == 0) rc = loop(&r);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
+    if (o->run_dir_out) snprintf(o->run_dir_out, o->run_dir_cap, "%s", r.run_dir);
     release(&r);
     return rc;
 }

@@ -113,6 +113,8 @@ static int run(ValOptions *o, InferenceModel *im, Val *v) {
     printf("Speed: %.1fms preprocess, %.1fms inference, %.1fms postprocess per image\n", 1e3 * t.preprocess / n,
            1e3 * t.inference / n, 1e3 * t.postprocess / n);
     TRY(write_metrics(o->run_dir, o, im, v, metrics, fitness, &t));
+    memcpy(o->metrics, metrics, sizeof o->metrics);
+    o->fitness = fitness;
     if (o->plots && v->task->write_plots && v->task->write_plots(v->validator, o->run_dir) != 0) chart_warn("validation plots");
     printf("Results saved to %s\n", o->run_dir);
     return 0;

@@ -11,6 +11,7 @@
 #include "data/dataset.h"
 #include "engine/inference_model.h"
 #include "engine/train_options.h"
+#include "tasks/task.h"
 
 typedef struct {
     TaskKind task;
@@ -25,6 +26,7 @@ typedef struct {
     uint64_t seed; // a YAML model's initialisation
     char project[OPTION_TEXT_CAP], name[OPTION_TEXT_CAP];
     char run_dir[4096]; // out: the folder written ("" when none was)
+    double metrics[TASK_MAX_METRICS], fitness; // out: the task's metrics (metric_names order)
 } ValOptions;
 
 // Validates the opened model (inference_model_open) with o. Every check on the dataset and the
