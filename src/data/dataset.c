@@ -20,11 +20,10 @@
 #include "data/download.h"
 #include "data/shapes.h"
 #include "data/image.h"
+#include "io/path.h"
 
 static const char *const SPLIT_KEYS[SPLIT_COUNT] = {"train", "val", "test"};
 
-// Ultralytics' IMG_FORMATS: files with other extensions are not images and are never listed.
-static const char *const IMAGE_EXTENSIONS[] = {"bmp", "dng", "jpeg", "jpg", "mpo", "png", "tif", "tiff", "webp", "pfm", "heic"};
 // The ones our decoders read (MPO is a JPEG with extra frames).
 static const char *const DECODABLE_EXTENSIONS[] = {"jpeg", "jpg", "mpo", "png"};
 
@@ -44,85 +43,6 @@ const char *datasets_dir(const char *override) {
     return env && env[0] ? env : "datasets";
 }
 
-// ---------------------------------------------------------------------------------------------
-// Paths
-
-static bool path_exists(const char *path) {
-    struct stat st;
-    return stat(path, &st) == 0;
-}
-
-static bool is_dir(const char *path) {
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-static bool is_file(const char *path) {
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-// Makes a path absolute against the current directory and tidies it lexically: repeated
-// slashes, "." components and a trailing slash go. ".." stays: under a symlink only the kernel
-// knows what it names, and resolving symlinks would hide the images/ -> labels/ layout.
-static int absolute_path(const char *in, char *out, size_t cap) {
-    char joined[2 * DATASET_PATH_CAP];
-    if (in[0] == '/') {
-        if (strlen(in) >= sizeof joined) return yolo_fail("path too long: %.80s...", in);
-        strcpy(joined, in);
-    } else {
-        char cwd[DATASET_PATH_CAP];
-        if (!getcwd(cwd, sizeof cwd)) return yolo_fail("cannot get the current directory: %s", strerror(errno));
-        if (snprintf(joined, sizeof joined, "%s/%s", cwd, in) >= (int)sizeof joined)
-            return yolo_fail("path too long: %.80s...", in);
-    }
-    size_t o = 0;
-    for (const char *p = joined; *p;) {
-        while (*p == '/') p++;
-        const char *seg = p;
-        while (*p && *p != '/') p++;
-        size_t len = (size_t)(p - seg);
-        if (len == 0 || (len == 1 && seg[0] == '.')) continue;
-        if (o + 1 + len >= cap) return yolo_fail("path too long: %.80s...", joined);
-        out[o++] = '/';
-        memcpy(out + o, seg, len);
-        o += len;
-    }
-    if (o == 0) out[o++] = '/';
-    out[o] = '\0';
-    return 0;
-}
-
-// base / rel as pathlib joins them (an absolute rel wins), made absolute and tidy.
-static int join_path(const char *base, const char *rel, char *out, size_t cap) {
-    if (rel[0] == '/') return absolute_path(rel, out, cap);
-    char joined[2 * DATASET_PATH_CAP];
-    if (snprintf(joined, sizeof joined, "%s/%s", base, rel) >= (int)sizeof joined)
-        return yolo_fail("path too long: %s/%.80s...", base, rel);
-    return absolute_path(joined, out, cap);
-}
-
-// The folder part of a path ("." when there is none).
-static void parent_dir(const char *path, char *out, size_t cap) {
-    const char *slash = strrchr(path, '/');
-    if (!slash) snprintf(out, cap, ".");
-    else if (slash == path) snprintf(out, cap, "/");
-    else snprintf(out, cap, "%.*s", (int)(slash - path), path);
-}
-
-static bool has_extension_in(const char *path, const char *const *exts, size_t n) {
-    const char *base = strrchr(path, '/');
-    const char *dot = strrchr(base ? base + 1 : path, '.');
-    if (!dot) return false;
-    for (size_t i = 0; i < n; i++)
-        if (!strcasecmp(dot + 1, exts[i])) return true;
-    return false;
-}
-
-static bool is_image_name(const char *path) {
-    return has_extension_in(path, IMAGE_EXTENSIONS, sizeof IMAGE_EXTENSIONS / sizeof *IMAGE_EXTENSIONS);
-}
-
 int label_path_for(const char *image_path, char *out, size_t cap) {
     // The last "/images/" (Ultralytics uses rsplit); the extension is only a dot in the file name.
     const char *hit = NULL;
@@ -135,36 +55,6 @@ int label_path_for(const char *image_path, char *out, size_t cap) {
                            (int)(stem - (size_t)(hit + 8 - image_path)), hit + 8)
                 : snprintf(out, cap, "%.*s.txt", (int)stem, image_path);
     if (n < 0 || (size_t)n >= cap) return yolo_fail("the label path of %.80s... is too long", image_path);
-    return 0;
-}
-
-// Reads a whole regular file into a NUL-terminated buffer. Returns 0 or an errno value (EFBIG
-// over `limit`, EISDIR for anything but a regular file), so callers word the message.
-static int read_all(const char *path, size_t limit, char **out, size_t *len) {
-    *out = NULL;
-    *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return errno;
-    struct stat st;
-    int err = 0;
-    if (fstat(fileno(f), &st) != 0) err = errno;
-    else if (!S_ISREG(st.st_mode)) err = EISDIR;
-    else if ((uint64_t)st.st_size > limit) err = EFBIG;
-    char *buf = err ? NULL : malloc((size_t)st.st_size + 1);
-    if (!err && !buf) err = ENOMEM;
-    if (!err) {
-        size_t got = fread(buf, 1, (size_t)st.st_size, f);
-        if (ferror(f) || got != (size_t)st.st_size) err = EIO;
-        buf[got] = '\0';
-        *len = got;
-    }
-    fclose(f);
-    if (err) {
-        free(buf);
-        *len = 0;
-        return err;
-    }
-    *out = buf;
     return 0;
 }
 
@@ -266,10 +156,10 @@ static int set_names_from_map(const Yaml *y, const yaml_node_t *n, DatasetConfig
 // written for a root one level up). When neither exists the first is kept, so the scan's error
 // names the path the YAML asked for.
 static int resolve_split_path(const char *root, const char *value, char *out) {
-    TRY(join_path(root, value, out, DATASET_PATH_CAP));
+    TRY(path_join(root, value, out, DATASET_PATH_CAP));
     if (!path_exists(out) && !strncmp(value, "../", 3)) {
         char alt[DATASET_PATH_CAP];
-        TRY(join_path(root, value + 3, alt, sizeof alt));
+        TRY(path_join(root, value + 3, alt, sizeof alt));
         if (path_exists(alt)) strcpy(out, alt);
     }
     return 0;
@@ -392,12 +282,12 @@ static int parse_dataset_yaml(const Yaml *y, const char *datasets, DatasetConfig
     if (k.path && !is_null(k.path)) {
         const char *path = scalar_of(k.path);
         if (!path) return yolo_fail("%s:%d: `path` must be a folder, got %s", y->file, line_of(k.path), node_kind(k.path));
-        if (path[0] == '/') TRY(absolute_path(path, cfg->root, sizeof cfg->root));
-        else TRY(join_path(datasets, path, cfg->root, sizeof cfg->root));
+        if (path[0] == '/') TRY(path_absolute(path, cfg->root, sizeof cfg->root));
+        else TRY(path_join(datasets, path, cfg->root, sizeof cfg->root));
     } else {
         char dir[DATASET_PATH_CAP];
-        parent_dir(cfg->yaml_path, dir, sizeof dir);
-        TRY(absolute_path(dir, cfg->root, sizeof cfg->root));
+        path_parent(cfg->yaml_path, dir, sizeof dir);
+        TRY(path_absolute(dir, cfg->root, sizeof cfg->root));
     }
 
     TRY(set_splits(y, &k, cfg));
@@ -425,7 +315,7 @@ static int find_dataset_yaml(const char *data, const char *datasets, char *out, 
         const char *bases[] = {datasets, YOLO_CONFIG_DIR "/datasets"};
         for (size_t i = 0; i < sizeof bases / sizeof *bases; i++) {
             if (snprintf(out, cap, "%s/%s", bases[i], data) >= (int)cap) continue;
-            if (is_file(out)) return 0;
+            if (path_is_file(out)) return 0;
         }
     }
     return yolo_fail("data=%s: no such file here, in the datasets directory %s or in %s/datasets; give the path of a "
@@ -436,7 +326,7 @@ static int find_dataset_yaml(const char *data, const char *datasets, char *out, 
 static int load_dataset_yaml(const char *data, const char *datasets, DatasetConfig *cfg) {
     TRY(find_dataset_yaml(data, datasets, cfg->yaml_path, sizeof cfg->yaml_path));
     size_t len;
-    int err = read_all(cfg->yaml_path, YAML_FILE_LIMIT, &cfg->text, &len);
+    int err = path_read_all(cfg->yaml_path, YAML_FILE_LIMIT, &cfg->text, &len);
     if (err) return yolo_fail("cannot read dataset file %s: %s", cfg->yaml_path, strerror(err));
     if (strlen(cfg->text) != len) return yolo_fail("%s is not a text file (it contains NUL bytes)", cfg->yaml_path);
 
@@ -460,37 +350,6 @@ static int load_dataset_yaml(const char *data, const char *datasets, DatasetConf
 
 // ---------------------------------------------------------------------------------------------
 // Listing files
-
-typedef struct {
-    char **items;
-    int n, cap;
-} PathList;
-
-static int list_push(PathList *l, const char *s) {
-    if (l->n == l->cap) {
-        int cap = l->cap ? 2 * l->cap : 256;
-        char **grown = realloc(l->items, (size_t)cap * sizeof *grown);
-        mallocCheck(grown);
-        l->items = grown;
-        l->cap = cap;
-    }
-    l->items[l->n] = strdup(s);
-    mallocCheck(l->items[l->n]);
-    l->n++;
-    return 0;
-}
-
-static void list_free(PathList *l) {
-    for (int i = 0; i < l->n; i++) free(l->items[i]);
-    free(l->items);
-    *l = (PathList){0};
-}
-
-static int compare_strings(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-static void list_sort(PathList *l) {
-    if (l->n > 1) qsort(l->items, (size_t)l->n, sizeof *l->items, compare_strings);
-}
 
 // The folders a walk is inside of, to notice a symlink that leads back up.
 typedef struct Ancestor {
@@ -519,8 +378,8 @@ static int walk_images(const char *dir, const Ancestor *up, PathList *out) {
         char path[DATASET_PATH_CAP];
         if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path)
             rc = yolo_fail("path too long: %s/%.80s...", dir, e->d_name);
-        else if (is_dir(path)) rc = walk_images(path, &me, out);
-        else if (is_image_name(e->d_name)) rc = list_push(out, path);
+        else if (path_is_dir(path)) rc = walk_images(path, &me, out);
+        else if (image_suffix_listed(e->d_name)) rc = path_list_push(out, path);
     }
     closedir(d);
     return rc;
@@ -537,7 +396,7 @@ static int list_subfolders(const char *dir, PathList *out) {
         char path[DATASET_PATH_CAP];
         if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path)
             rc = yolo_fail("path too long: %s/%.80s...", dir, e->d_name);
-        else if (is_dir(path)) rc = list_push(out, e->d_name);
+        else if (path_is_dir(path)) rc = path_list_push(out, e->d_name);
     }
     closedir(d);
     return rc;
@@ -551,10 +410,10 @@ static int list_subfolders(const char *dir, PathList *out) {
 static int list_txt(const char *txt, PathList *out) {
     char *text;
     size_t len;
-    int err = read_all(txt, LIST_FILE_LIMIT, &text, &len);
+    int err = path_read_all(txt, LIST_FILE_LIMIT, &text, &len);
     if (err) return yolo_fail("cannot read the image list %s: %s", txt, strerror(err));
     char dir[DATASET_PATH_CAP];
-    parent_dir(txt, dir, sizeof dir);
+    path_parent(txt, dir, sizeof dir);
     int rc = 0, line_no = 0;
     for (char *line = text; rc == 0 && line;) {
         char *next = strchr(line, '\n');
@@ -564,7 +423,7 @@ static int list_txt(const char *txt, PathList *out) {
         size_t n = strlen(line);
         while (n > 0 && isspace((unsigned char)line[n - 1])) line[--n] = '\0';
         char path[DATASET_PATH_CAP];
-        if (n == 0 || !is_image_name(line)) {
+        if (n == 0 || !image_suffix_listed(line)) {
             line = next;
             continue;
         }
@@ -572,8 +431,8 @@ static int list_txt(const char *txt, PathList *out) {
                 : !strncmp(line, "./", 2)       ? snprintf(path, sizeof path, "%s/%s", dir, line + 2)
                                                 : snprintf(path, sizeof path, "%s/%s", dir, line);
         if (w >= (int)sizeof path) rc = yolo_fail("%s:%d: the path is too long", txt, line_no);
-        else if (line[0] != '/' && strncmp(line, "./", 2) && !path_exists(path) && path_exists(line)) rc = list_push(out, line);
-        else rc = list_push(out, path);
+        else if (line[0] != '/' && strncmp(line, "./", 2) && !path_exists(path) && path_exists(line)) rc = path_list_push(out, line);
+        else rc = path_list_push(out, path);
         line = next;
     }
     free(text);
@@ -582,8 +441,8 @@ static int list_txt(const char *txt, PathList *out) {
 
 // One split source: a folder (searched recursively), an image, or a .txt list.
 static int list_source(const char *src, PathList *out) {
-    if (is_dir(src)) return walk_images(src, NULL, out);
-    if (is_image_name(src)) return list_push(out, src);
+    if (path_is_dir(src)) return walk_images(src, NULL, out);
+    if (image_suffix_listed(src)) return path_list_push(out, src);
     return list_txt(src, out);
 }
 
@@ -592,8 +451,8 @@ static int list_source(const char *src, PathList *out) {
 
 static int load_classify_folder(const char *data, const char *datasets, DatasetConfig *cfg) {
     char candidate[DATASET_PATH_CAP];
-    if (is_dir(data)) TRY(absolute_path(data, cfg->root, sizeof cfg->root));
-    else if (data[0] != '/' && join_path(datasets, data, candidate, sizeof candidate) == 0 && is_dir(candidate))
+    if (path_is_dir(data)) TRY(path_absolute(data, cfg->root, sizeof cfg->root));
+    else if (data[0] != '/' && path_join(datasets, data, candidate, sizeof candidate) == 0 && path_is_dir(candidate))
         strcpy(cfg->root, candidate);
     else
         return yolo_fail("data=%s: no such folder here or in the datasets directory %s; a classify dataset is a folder with "
@@ -601,27 +460,27 @@ static int load_classify_folder(const char *data, const char *datasets, DatasetC
                          data, datasets);
     const char *val = "val";
     char sub[DATASET_PATH_CAP];
-    TRY(join_path(cfg->root, "train", sub, sizeof sub));
-    if (!is_dir(sub))
+    TRY(path_join(cfg->root, "train", sub, sizeof sub));
+    if (!path_is_dir(sub))
         return yolo_fail("%s has no train/ folder; a classify dataset holds train/<class>/*.jpg and val/<class>/*.jpg",
                          cfg->root);
-    TRY(join_path(cfg->root, "val", sub, sizeof sub));
-    if (!is_dir(sub)) {
+    TRY(path_join(cfg->root, "val", sub, sizeof sub));
+    if (!path_is_dir(sub)) {
         val = "validation";
-        TRY(join_path(cfg->root, "validation", sub, sizeof sub));
+        TRY(path_join(cfg->root, "validation", sub, sizeof sub));
     }
-    if (!is_dir(sub)) {
+    if (!path_is_dir(sub)) {
         // Ultralytics validates on test/ when there is no val/; so do we, saying so.
         val = "test";
-        TRY(join_path(cfg->root, "test", sub, sizeof sub));
-        if (!is_dir(sub))
+        TRY(path_join(cfg->root, "test", sub, sizeof sub));
+        if (!path_is_dir(sub))
             return yolo_fail("%s has no val/ (or validation/) folder; add one with the same class folders as train/", cfg->root);
         fprintf(stderr, "warning: %s: no val/ folder; validating on test/\n", cfg->root);
     }
     const char *splits[SPLIT_COUNT] = {"train", val, "test"};
     for (int s = 0; s < SPLIT_COUNT; s++) {
-        TRY(join_path(cfg->root, splits[s], sub, sizeof sub));
-        if (!is_dir(sub)) continue;
+        TRY(path_join(cfg->root, splits[s], sub, sizeof sub));
+        if (!path_is_dir(sub)) continue;
         cfg->sources[s] = calloc(1, sizeof *cfg->sources[s]);
         mallocCheck(cfg->sources[s]);
         strcpy(cfg->sources[s][0], sub);
@@ -632,12 +491,12 @@ static int load_classify_folder(const char *data, const char *datasets, DatasetC
     // Hidden folders (.ipynb_checkpoints) are not classes, unlike in ImageFolder.
     PathList classes = {0};
     if (list_subfolders(cfg->sources[SPLIT_TRAIN][0], &classes) != 0) {
-        list_free(&classes);
+        path_list_free(&classes);
         return -1;
     }
     if (classes.n == 0)
         return yolo_fail("%s has no class folders; put each class's images in train/<class name>/", cfg->sources[SPLIT_TRAIN][0]);
-    list_sort(&classes);
+    path_list_sort(&classes);
     cfg->names = classes.items; // ownership moves: the list's strings are the names
     cfg->nc = classes.n;
     cfg->text = strdup("");
@@ -721,7 +580,7 @@ static void check_image(const ScanJob *job, int i) {
     // image_read_size also refuses what Ultralytics calls corrupt: tiny, huge, truncated images.
     if (image_read_size(path, &it->w, &it->h) != 0) {
         it->status = ITEM_BAD_IMAGE;
-        if (has_extension_in(path, DECODABLE_EXTENSIONS, sizeof DECODABLE_EXTENSIONS / sizeof *DECODABLE_EXTENSIONS))
+        if (PATH_SUFFIX_IN(path, DECODABLE_EXTENSIONS))
             it->warning = format_warning("%s: %s", path, without_path(yolo_error(), path));
         else // listed, so the file name has an image extension
             it->warning = format_warning("%s: cannot read .%s images (only PNG and JPEG are supported); convert it to PNG or "
@@ -740,7 +599,7 @@ static void check_image(const ScanJob *job, int i) {
     }
     char *text;
     size_t len;
-    int err = read_all(label, LABEL_FILE_LIMIT, &text, &len);
+    int err = path_read_all(label, LABEL_FILE_LIMIT, &text, &len);
     if (err == ENOENT || err == ENOTDIR) {
         it->missing_label = true; // a background, as Ultralytics treats it
         return;
@@ -940,24 +799,24 @@ static int scan_labelled(const DatasetConfig *cfg, SplitKind split, DatasetSplit
     for (int i = 0; i < cfg->n_sources[split]; i++) {
         const char *src = cfg->sources[split][i];
         if (!path_exists(src)) {
-            list_free(&list);
+            path_list_free(&list);
             return yolo_fail("%s: %s does not exist; check `%s` in %s (relative paths start at the dataset root %s)", key, src,
                              key, cfg->yaml_path, cfg->root);
         }
         if (list_source(src, &list) != 0) {
-            list_free(&list);
+            path_list_free(&list);
             return yolo_fail("%s", key);
         }
     }
     if (list.n == 0) {
         char where[2 * DATASET_PATH_CAP];
         describe_sources(cfg, split, where, sizeof where);
-        list_free(&list);
+        path_list_free(&list);
         return yolo_fail("%s: no images in %s; image files end in .jpg, .png, .bmp, .tif, .webp, ... (only PNG and JPEG can "
                          "be read)",
                          key, where);
     }
-    list_sort(&list);
+    path_list_sort(&list);
 
     char cache[DATASET_PATH_CAP];
     uint64_t cache_key = 0;
@@ -967,17 +826,17 @@ static int scan_labelled(const DatasetConfig *cfg, SplitKind split, DatasetSplit
     if (cacheable && label_cache_load(cache, cache_key, cfg->nc, out, &warnings->items, &warnings->n) == 0) {
         warnings->cap = warnings->n;
         out->summary.from_cache = true;
-        list_free(&list);
+        path_list_free(&list);
         return 0;
     }
     yolo_error_clear(); // a missing or stale cache is the normal case, not an error
     int rc = check_listing(cfg, &list, NULL, out, warnings);
-    list_free(&list);
+    path_list_free(&list);
     // No label folder (a dataset of backgrounds, or labels elsewhere): no place for a cache, and
     // creating one would be a surprise.
     char cache_dir[DATASET_PATH_CAP];
-    parent_dir(cache, cache_dir, sizeof cache_dir);
-    if (rc == 0 && out->n > 0 && cacheable && is_dir(cache_dir) &&
+    path_parent(cache, cache_dir, sizeof cache_dir);
+    if (rc == 0 && out->n > 0 && cacheable && path_is_dir(cache_dir) &&
         label_cache_save(cache, cache_key, out, warnings->items, warnings->n) != 0) {
         fprintf(stderr, "warning: %s; the next scan will read every file again\n", yolo_error());
         yolo_error_clear();
@@ -997,18 +856,18 @@ static int scan_classes(const DatasetConfig *cfg, SplitKind split, DatasetSplit 
             rc = yolo_fail("path too long: %s/%.80s...", dir, cfg->names[c]);
             break;
         }
-        if (!is_dir(class_dir)) continue;
+        if (!path_is_dir(class_dir)) continue;
         PathList one = {0};
         rc = walk_images(class_dir, NULL, &one);
-        list_sort(&one);
+        path_list_sort(&one);
         int *grown = rc ? NULL : realloc(class_of, ((size_t)list.n + (size_t)one.n + 1) * sizeof *class_of);
         if (!rc && !grown) rc = yolo_fail("out of memory listing %s", class_dir);
         if (grown) class_of = grown;
         for (int i = 0; rc == 0 && i < one.n; i++) {
             class_of[list.n] = c;
-            rc = list_push(&list, one.items[i]);
+            rc = path_list_push(&list, one.items[i]);
         }
-        list_free(&one);
+        path_list_free(&one);
     }
     if (rc == 0) rc = list_subfolders(dir, &folders);
     for (int i = 0; rc == 0 && i < folders.n; i++) {
@@ -1019,12 +878,12 @@ static int scan_classes(const DatasetConfig *cfg, SplitKind split, DatasetSplit 
                                                         "images are skipped",
                                                         dir, folders.items[i], cfg->sources[SPLIT_TRAIN][0]));
     }
-    list_free(&folders);
+    path_list_free(&folders);
     if (rc == 0 && list.n == 0)
         rc = yolo_fail("%s: no images in %s; put each class's images in %s/<class name>/", SPLIT_KEYS[split], dir, dir);
     if (rc == 0) rc = check_listing(cfg, &list, class_of, out, warnings);
     free(class_of);
-    list_free(&list);
+    path_list_free(&list);
     return rc;
 }
 
