@@ -20,6 +20,7 @@
 #include "data/download.h"
 #include "data/shapes.h"
 #include "data/image.h"
+#include "io/config_dir.h"
 #include "io/path.h"
 
 static const char *const SPLIT_KEYS[SPLIT_COUNT] = {"train", "val", "test"};
@@ -311,16 +312,17 @@ static int find_dataset_yaml(const char *data, const char *datasets, char *out, 
         if (snprintf(out, cap, "%s", data) >= (int)cap) return yolo_fail("path too long: %.80s...", data);
         return 0;
     }
+    char shipped[DATASET_PATH_CAP];
+    TRY(config_subdir("datasets", shipped, sizeof shipped));
     if (data[0] != '/') {
-        const char *bases[] = {datasets, YOLO_CONFIG_DIR "/datasets"};
+        const char *bases[] = {datasets, shipped};
         for (size_t i = 0; i < sizeof bases / sizeof *bases; i++) {
             if (snprintf(out, cap, "%s/%s", bases[i], data) >= (int)cap) continue;
             if (path_is_file(out)) return 0;
         }
     }
-    return yolo_fail("data=%s: no such file here, in the datasets directory %s or in %s/datasets; give the path of a "
-                     "dataset YAML",
-                     data, datasets, YOLO_CONFIG_DIR);
+    return yolo_fail("data=%s: no such file here, in the datasets directory %s or in %s; give the path of a dataset YAML",
+                     data, datasets, shipped);
 }
 
 static int load_dataset_yaml(const char *data, const char *datasets, DatasetConfig *cfg) {

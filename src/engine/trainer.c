@@ -21,6 +21,7 @@
 #include "engine/progress.h"
 #include "engine/results.h"
 #include "engine/run_dir.h"
+#include "io/config_dir.h"
 #include "io/atomic_file.h"
 #include "plot/results_plot.h"
 #include "tasks/task.h"
@@ -56,7 +57,9 @@ static int load_data_and_model(Run *r) {
                              o->model);
         TRY(checkpoint_model_def(from, &r->def));
     } else {
-        TRY(model_yaml_load(o->model, YOLO_CONFIG_DIR "/models", &r->def));
+        char models[4200];
+        TRY(config_subdir("models", models, sizeof models));
+        TRY(model_yaml_load(o->model, models, &r->def));
     }
     if (r->def.nc != r->data.nc) printf("Overriding model nc=%d with the dataset's nc=%d\n", r->def.nc, r->data.nc);
     r->g = graph_create(r->backend);

@@ -224,6 +224,8 @@ check "plots=False writes no PNG" test -f runs/detect/noplots/results.csv -a -z 
 . "$here/classify.sh"
 # The C API: its example program, and building against an installed copy.
 . "$here/api.sh"
+# Model and dataset YAMLs of an installed yolo.
+. "$here/configs.sh"
 cd - >/dev/null || exit 1
 
 echo "$passed passed, $failed failed"
