@@ -11,6 +11,7 @@
 
 #include "core/rng.h"
 #include "core/status.h"
+#include "io/config_dir.h"
 #include "nn/model.h"
 
 static double now_seconds(void) {
@@ -69,7 +70,8 @@ int main(int argc, char **argv) {
     Backend *backend = backend_cpu_create(threads);
     Graph *g = backend ? graph_create(backend) : NULL;
     Model m;
-    if (!g || model_yaml_load(model_name, YOLO_CONFIG_DIR "/models", &def) != 0 ||
+    char models[4200];
+    if (!g || config_subdir("models", models, sizeof models) != 0 || model_yaml_load(model_name, models, &def) != 0 ||
         model_build(g, &def, &(ModelOptions){.batch = batch, .imgsz = imgsz}, &m) != 0 || graph_plan(g, 1) != 0) {
         fprintf(stderr, "model_bench: %s\n", yolo_error());
         return 1;

@@ -1,11 +1,13 @@
 #include "fixture_weights.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/status.h"
+#include "file_util.h"
 #include "test.h"
 
 const char *fixture_shape_str(const StTensor *t, char *buf, int cap) {
@@ -38,6 +40,28 @@ float *fixture_f32(const SafeTensors *st, const char *name, int64_t numel, int64
     safetensors_copy_f32(t, v);
     if (count) *count = t->numel;
     return v;
+}
+
+cJSON *fixture_json(const char *path) {
+    char *text = test_file_read(path, NULL);
+    if (!text) {
+        test_fail(__FILE__, __LINE__, "cannot read %s (run from the repository root)", path);
+        return NULL;
+    }
+    cJSON *root = cJSON_Parse(text);
+    free(text);
+    if (!root) test_fail(__FILE__, __LINE__, "%s is not JSON", path);
+    return root;
+}
+
+double fixture_rel_l2(const float *got, const float *want, int64_t n) {
+    double diff = 0.0, ref = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        double d = (double)got[i] - want[i];
+        diff += d * d;
+        ref += (double)want[i] * want[i];
+    }
+    return sqrt(diff) / fmax(sqrt(ref), 1e-30);
 }
 
 static bool starts_with(const char *s, const char *prefix) {

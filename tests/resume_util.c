@@ -6,9 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include "io/safetensors.h"
+#include "scratch.h"
 #include "test.h"
 
 TrainOptions resume_tiny_detect(const char *dir, int workers) {
@@ -77,6 +79,67 @@ void expect_same_results(const char *run_a, const char *run_b) {
     if (ra && rb && strcmp(ra, rb) != 0) test_fail(__FILE__, __LINE__, "results.csv differs:\n%s\nvs\n%s", ra, rb);
     free(ra);
     free(rb);
+}
+
+void expect_task_resume_exact(TinyRun make, int batch, int epochs, int stop, int stop_batches, double save_minutes) {
+    char dir_a[256], dir_b[256], path_a[512], path_b[512];
+    if (!scratch_make(dir_a, sizeof dir_a, "resume-a")) return;
+    if (!scratch_make(dir_b, sizeof dir_b, "resume-b")) {
+        scratch_remove(dir_a);
+        return;
+    }
+    TrainOptions a = make(dir_a, 0);
+    a.batch = batch;
+    a.epochs = epochs;
+    EXPECT_OK(train_run(&a));
+
+    TrainOptions b = make(dir_b, 1);
+    b.batch = batch;
+    b.epochs = epochs;
+    b.stop_after_epoch = stop;
+    b.interrupt_after_batches = stop_batches;
+    b.save_minutes = save_minutes;
+    EXPECT(train_run(&b) == 130);
+    b.stop_after_epoch = 0;
+    b.interrupt_after_batches = 0;
+    b.workers = 2;
+    snprintf(b.resume, sizeof b.resume, "%s/runs/train/weights/last.ckpt", dir_b);
+    EXPECT_OK(train_run(&b));
+
+    snprintf(path_a, sizeof path_a, "%s/runs/train/weights/last.ckpt", dir_a);
+    snprintf(path_b, sizeof path_b, "%s/runs/train/weights/last.ckpt", dir_b);
+    expect_same_tensors(path_a, path_b);
+    snprintf(path_a, sizeof path_a, "%s/runs/train", dir_a);
+    snprintf(path_b, sizeof path_b, "%s/runs/train", dir_b);
+    expect_same_results(path_a, path_b);
+
+    // A finished run has nothing left to do at the same epochs=.
+    EXPECT(train_run(&b) != 0 && strstr(yolo_error(), "extend the run with a larger epochs="));
+    yolo_error_clear();
+    scratch_remove(dir_a);
+    scratch_remove(dir_b);
+}
+
+int count_lines(const char *path, char *first, size_t cap) {
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    char line[4096];
+    int n = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (n == 0 && first) snprintf(first, cap, "%s", line);
+        n++;
+    }
+    fclose(f);
+    return n;
+}
+
+void expect_run_files(const char *run) {
+    static const char *files[] = {"args.yaml", "weights/last.ckpt", "weights/best.ckpt", "weights/last.prev.ckpt"};
+    char path[4200];
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", run, files[i]);
+        if (access(path, F_OK) != 0) test_fail(__FILE__, __LINE__, "missing %s", path);
+    }
 }
 
 bool copy_file(const char *from, const char *to) {

@@ -1,5 +1,5 @@
 // A small test harness: TEST(name) registers a function, EXPECT* record failures with file and
-// line and let the test go on, and tests/main.c runs everything and ends with the line
+// line and let the test go on, and tests/runner.c runs everything and ends with the line
 // "N passed, N failed" that CI reads.
 #ifndef YOLO_TESTS_TEST_H
 #define YOLO_TESTS_TEST_H

@@ -7,6 +7,7 @@
 
 #include "cli/args.h"
 #include "core/rng.h"
+#include "file_util.h"
 #include "scratch.h"
 #include "test.h"
 
@@ -340,21 +341,11 @@ TEST(args_nc_belongs_to_info) {
 
 // ---- cfg= files and args.yaml --------------------------------------------------------------
 
-static void write_file(const char *path, const char *text) {
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        test_fail(__FILE__, __LINE__, "cannot write %s", path);
-        return;
-    }
-    fputs(text, f);
-    fclose(f);
-}
-
 TEST(args_cfg_file_replaces_what_came_before) {
     char dir[256], path[300], line[700];
     if (!scratch_make(dir, sizeof dir, "args")) return;
     snprintf(path, sizeof path, "%s/my.yaml", dir);
-    write_file(path, "# a cfg file\nepochs: 7\nlr0: 0.05\nsave: no\nfreeze: [0, 1]\ncfg: other.yaml\n");
+    EXPECT(test_file_write_text(path, "# a cfg file\nepochs: 7\nlr0: 0.05\nsave: no\nfreeze: [0, 1]\ncfg: other.yaml\n"));
     // segment, train and batch=4 come before cfg=: replaced (task and mode fall back to the defaults).
     snprintf(line, sizeof line, "segment train batch=4 cfg=%s imgsz=320", path);
     EXPECT_OK(parse_line(&args, &cmd, line));
@@ -364,18 +355,18 @@ TEST(args_cfg_file_replaces_what_came_before) {
     EXPECT(strstr(cmd.warnings, "'mode' argument is missing") != NULL);
     EXPECT(args_given(&args, "epochs") && !args_given(&args, "batch"));
 
-    write_file(path, "epochs: 7\nimgsz: 1.5\n");
+    EXPECT(test_file_write_text(path, "epochs: 7\nimgsz: 1.5\n"));
     snprintf(line, sizeof line, "train cfg=%s", path);
     char want[700];
     snprintf(want, sizeof want, "%s:2: 'imgsz=1.5' is of invalid type float. 'imgsz' must be an int (i.e. 'imgsz=640')", path);
     EXPECT_MESSAGE(parse_line(&args, &cmd, line), want);
-    write_file(path, "epochs: 7\nepoch: 3\n");
+    EXPECT(test_file_write_text(path, "epochs: 7\nepoch: 3\n"));
     snprintf(want, sizeof want, "%s:2: 'epoch' is not a valid YOLO argument. Similar arguments are i.e. ['epochs=100'].", path);
     EXPECT_MESSAGE(parse_line(&args, &cmd, line), want);
-    write_file(path, "- epochs\n");
+    EXPECT(test_file_write_text(path, "- epochs\n"));
     snprintf(want, sizeof want, "cfg=%s: %s: expected 'key: value' lines (a YAML map), e.g. 'epochs: 10'", path, path);
     EXPECT_MESSAGE(parse_line(&args, &cmd, line), want);
-    write_file(path, "epochs: [7\n");
+    EXPECT(test_file_write_text(path, "epochs: [7\n"));
     EXPECT_FAILS_WITH(parse_line(&args, &cmd, line), "; a cfg file holds 'key: value' lines");
     snprintf(line, sizeof line, "train cfg=%s/none.yaml", dir);
     snprintf(want, sizeof want, "cfg=%s/none.yaml: cannot open %s/none.yaml: No such file or directory", dir, dir);

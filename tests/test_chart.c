@@ -8,6 +8,7 @@
 
 #include "plot/chart.h"
 #include "plot/results_plot.h"
+#include "file_util.h"
 #include "plot_check.h"
 #include "scratch.h"
 #include "test.h"
@@ -167,25 +168,18 @@ TEST(results_smoothing_is_scipy_gaussian_filter1d) {
     EXPECT_NEAR(one_out, 0.7, 1e-15);
 }
 
-static void write_file(const char *path, const char *text) {
-    FILE *f = fopen(path, "w");
-    if (f) {
-        fputs(text, f);
-        fclose(f);
-    }
-}
-
 TEST(results_plot_draws_every_column_of_a_detect_or_classify_csv) {
     char dir[256], csv[512], png[512];
     if (!scratch_make(dir, sizeof dir, "results")) return;
     snprintf(csv, sizeof csv, "%s/results.csv", dir);
     snprintf(png, sizeof png, "%s/results.png", dir);
-    write_file(csv, "epoch,time,train/box_loss,train/cls_loss,train/dfl_loss,metrics/precision(B),metrics/recall(B),"
-                    "metrics/mAP50(B),metrics/mAP50-95(B),val/box_loss,val/cls_loss,val/dfl_loss,lr/pg0,lr/pg1,lr/pg2\n"
-                    "1,2.5,1.9,3.2,1.4,0.1,0.2,0.05,0.02,1.8,3.0,1.3,0.01,0.01,0.01\n"
-                    "2,5.1,1.7,2.6,1.3,0.3,0.4,0.2,0.1,1.6,2.5,1.2,0.01,0.01,0.01\n"
-                    "3,7.6,1.5,2.1,1.2,0.5,0.5,0.4,0.2,1.5,2.0,1.1,0.01,0.01,0.01\n"
-                    "4,10.2,1.4,1.8"); // a row cut short by a crash: skipped
+    EXPECT(test_file_write_text(csv, "epoch,time,train/box_loss,train/cls_loss,train/dfl_loss,metrics/precision(B),"
+                                     "metrics/recall(B),metrics/mAP50(B),metrics/mAP50-95(B),val/box_loss,val/cls_loss,"
+                                     "val/dfl_loss,lr/pg0,lr/pg1,lr/pg2\n"
+                                     "1,2.5,1.9,3.2,1.4,0.1,0.2,0.05,0.02,1.8,3.0,1.3,0.01,0.01,0.01\n"
+                                     "2,5.1,1.7,2.6,1.3,0.3,0.4,0.2,0.1,1.6,2.5,1.2,0.01,0.01,0.01\n"
+                                     "3,7.6,1.5,2.1,1.2,0.5,0.5,0.4,0.2,1.5,2.0,1.1,0.01,0.01,0.01\n"
+                                     "4,10.2,1.4,1.8")); // a row cut short by a crash: skipped
     EXPECT_OK(results_plot(csv, png));
     Image img;
     if (plot_check_png(png, 5 * RESULTS_CELL_W + 2 * RESULTS_MARGIN, 2 * RESULTS_CELL_H + 2 * RESULTS_MARGIN, &img)) {
@@ -195,17 +189,17 @@ TEST(results_plot_draws_every_column_of_a_detect_or_classify_csv) {
         EXPECT(plot_check_count(&img, CHART_TAB10[1], 10) > 10 * 30);
         image_free(&img);
     }
-    write_file(csv, "epoch,time,train/loss,metrics/accuracy_top1,metrics/accuracy_top5,val/loss,lr/pg0,lr/pg1,lr/pg2\n"
-                    "1,1.0,2.3,0.2,0.6,2.2,0.01,0.01,0.01\n");
+    EXPECT(test_file_write_text(csv, "epoch,time,train/loss,metrics/accuracy_top1,metrics/accuracy_top5,val/loss,lr/pg0,"
+                                     "lr/pg1,lr/pg2\n1,1.0,2.3,0.2,0.6,2.2,0.01,0.01,0.01\n"));
     EXPECT_OK(results_plot_dir(dir));
     if (plot_check_png(png, 2 * RESULTS_CELL_W + 2 * RESULTS_MARGIN, 2 * RESULTS_CELL_H + 2 * RESULTS_MARGIN, &img)) {
         EXPECT(plot_check_count(&img, CHART_TAB10[0], 10) > 4 * 20);
         image_free(&img);
     }
     // Bad inputs name the file and leave the previous picture in place.
-    write_file(csv, "epoch,time,lr/pg0\n1,1.0,0.01\n");
+    EXPECT(test_file_write_text(csv, "epoch,time,lr/pg0\n1,1.0,0.01\n"));
     EXPECT_FAILS_WITH(results_plot(csv, png), "no loss or metric columns");
-    write_file(csv, "epoch,time,train/loss\n");
+    EXPECT(test_file_write_text(csv, "epoch,time,train/loss\n"));
     EXPECT_FAILS_WITH(results_plot(csv, png), "has no complete rows");
     if (plot_check_png(png, 2 * RESULTS_CELL_W + 2 * RESULTS_MARGIN, 2 * RESULTS_CELL_H + 2 * RESULTS_MARGIN, &img))
         image_free(&img);

@@ -29,30 +29,6 @@ static const char *MODEL_YAML = "tests/fixtures/yolov8n-cls.yaml";
 // 5e-8, the logits' gradient 4e-7, parameters 8e-6 at most; a gradient scaled by 1.001 fails all.
 static const double LOSS_TOL = 1e-5, OUTPUT_TOL = 1e-4, GRAD_TOL = 1e-4;
 
-static double rel_norm(const float *got, const float *want, int64_t n) {
-    double diff = 0.0, ref = 0.0;
-    for (int64_t i = 0; i < n; i++) {
-        double d = (double)got[i] - want[i];
-        diff += d * d;
-        ref += (double)want[i] * want[i];
-    }
-    return sqrt(diff) / fmax(sqrt(ref), 1e-30);
-}
-
-// A fixture tensor's values (malloc'd), which must be F32 with `numel` values; NULL after
-// recording a failure.
-static float *fixture_floats(const SafeTensors *st, const char *name, int64_t numel) {
-    const StTensor *t = safetensors_find(st, name);
-    if (!t || t->dtype != ST_F32 || t->numel != numel) {
-        test_fail(__FILE__, __LINE__, "%s: fixture lacks an F32 tensor of %lld values", name, (long long)numel);
-        return NULL;
-    }
-    float *v = malloc((size_t)numel * sizeof *v);
-    if (!v) test_fail(__FILE__, __LINE__, "out of memory reading %s", name);
-    else safetensors_copy_f32(t, v);
-    return v;
-}
-
 static void expect_close(const char *what, const float *got, const float *want, int64_t n) {
     for (int64_t i = 0; i < n; i++)
         if (!(fabs((double)got[i] - want[i]) <= OUTPUT_TOL * fmax(1.0, fabs(want[i])))) {
@@ -100,13 +76,13 @@ TEST(classify_loss_matches_ultralytics) {
         return;
     }
     int64_t n = (int64_t)f.batch * f.nc;
-    float *logits = fixture_floats(&f.st, "output.logits", n), *want = fixture_floats(&f.st, "grad.output.logits", n);
-    float *loss = fixture_floats(&f.st, "loss", 1), *grad = malloc((size_t)n * sizeof *grad);
+    float *logits = fixture_f32(&f.st, "output.logits", n, NULL), *want = fixture_f32(&f.st, "grad.output.logits", n, NULL);
+    float *loss = fixture_f32(&f.st, "loss", 1, NULL), *grad = malloc((size_t)n * sizeof *grad);
     if (logits && want && loss && grad) {
         double got;
         EXPECT_OK(classify_loss(logits, f.labels, f.batch, f.nc, grad, &got));
         expect_loss("train loss", got, loss);
-        double err = rel_norm(grad, want, n);
+        double err = fixture_rel_l2(grad, want, n);
         if (!(err <= GRAD_TOL)) test_fail(__FILE__, __LINE__, "gradient of the logits: relative L2 error %.3g", err);
         // Without a gradient buffer the loss is the same.
         double again;
@@ -172,7 +148,7 @@ TEST(classify_parameter_gradients_match_ultralytics) {
     EXPECT(task && !strcmp(task->name, "classify") && task->n_losses == 1);
     if (!task) goto done;
     int64_t numel = (int64_t)f.batch * f.nc;
-    float *want = fixture_floats(&f.st, "output.logits", numel);
+    float *want = fixture_f32(&f.st, "output.logits", numel, NULL);
     if (want) expect_close("train logits", n.g->values[n.m.logits].data.data, want, numel);
     free(want);
 
@@ -188,11 +164,11 @@ TEST(classify_parameter_gradients_match_ultralytics) {
         goto done;
     }
     task->criterion_destroy(criterion);
-    float *want_loss = fixture_floats(&f.st, "loss", 1);
+    float *want_loss = fixture_f32(&f.st, "loss", 1, NULL);
     expect_loss("train loss", loss, want_loss);
     free(want_loss);
-    float *want_grad = fixture_floats(&f.st, "grad.output.logits", numel);
-    double err = want_grad ? rel_norm(n.g->values[n.m.logits].grad.data, want_grad, numel) : 0.0;
+    float *want_grad = fixture_f32(&f.st, "grad.output.logits", numel, NULL);
+    double err = want_grad ? fixture_rel_l2(n.g->values[n.m.logits].grad.data, want_grad, numel) : 0.0;
     if (!(err <= GRAD_TOL)) test_fail(__FILE__, __LINE__, "gradient of the logits: relative L2 error %.3g", err);
     free(want_grad);
     EXPECT_OK(graph_backward(n.g));
@@ -208,9 +184,9 @@ TEST(classify_parameter_gradients_match_ultralytics) {
             continue;
         }
         const Value *v = &n.g->values[id];
-        float *w = fixture_floats(&f.st, name, shape_numel(v->shape));
+        float *w = fixture_f32(&f.st, name, shape_numel(v->shape), NULL);
         if (!w) continue;
-        double e = rel_norm(v->grad.data, w, shape_numel(v->shape));
+        double e = fixture_rel_l2(v->grad.data, w, shape_numel(v->shape));
         if (!(e <= GRAD_TOL)) test_fail(__FILE__, __LINE__, "gradient of %s: relative L2 error %.3g", v->name, e);
         compared++;
         free(w);
@@ -233,14 +209,14 @@ TEST(classify_eval_logits_loss_and_accuracy_match_ultralytics) {
     const TaskImpl *task = task_impl(TASK_CLASSIFY);
     int64_t numel = (int64_t)f.batch * f.nc;
     const float *ours = n.g->values[n.m.logits].data.data;
-    float *want = fixture_floats(&f.st, "eval.logits", numel), *probs = fixture_floats(&f.st, "eval.probs", numel);
+    float *want = fixture_f32(&f.st, "eval.logits", numel, NULL), *probs = fixture_f32(&f.st, "eval.probs", numel, NULL);
     if (want) expect_close("eval logits", ours, want, numel);
     Batch batch = {.size = f.batch, .h = f.imgsz, .w = f.imgsz, .class_index = f.labels};
     void *criterion = task->criterion_create(&n.m, f.batch, f.imgsz, f.imgsz, NULL, n.b->pool);
     double loss = 0.0;
     EXPECT(criterion && task->criterion(criterion, n.g, &n.m, &batch, false, &loss) == 0);
     if (criterion) task->criterion_destroy(criterion);
-    float *want_loss = fixture_floats(&f.st, "eval.loss", 1);
+    float *want_loss = fixture_f32(&f.st, "eval.loss", 1, NULL);
     expect_loss("val loss", loss, want_loss);
     free(want_loss);
     if (probs) {

@@ -9,53 +9,25 @@
 #include "engine/trainer.h"
 #include "io/safetensors.h"
 #include "nn/model.h"
-#include "resume_check.h"
+#include "resume_util.h"
 #include "scratch.h"
 #include "test.h"
 
-// Ultralytics' defaults for classify, with dropout on so that its masks take part in resume.
+// Ultralytics' defaults for classify (the detect run's options of resume_util.h but for imgsz,
+// close_mosaic and the classify augmentation), with dropout on so that its masks take part in
+// resume.
 static TrainOptions tiny_classify(const char *dir, int workers) {
-    TrainOptions o = {
-        .task = TASK_CLASSIFY, .optimizer = "auto", .epochs = 2, .patience = 100, .batch = 4, .imgsz = 32,
-        .workers = workers, .close_mosaic = 10, .nbs = 64, .max_det = 300, .save_period = -1, .mask_ratio = 4,
-        .save = true, .val = true, .deterministic = true, .seed = 0, .threads = 2, .fraction = 1.0f, .lr0 = 0.01f,
-        .lrf = 0.01f, .momentum = 0.937f, .weight_decay = 5e-4f, .warmup_epochs = 3.0f, .warmup_momentum = 0.8f,
-        .warmup_bias_lr = 0.1f, .box = 7.5f, .cls = 0.5f, .dfl = 1.5f, .conf = 0.001f, .iou = 0.7, .dropout = 0.2f,
-        .erasing = 0.4f, .randaugment = true,
-        .aug = {.hsv_h = 0.015f, .hsv_s = 0.7f, .hsv_v = 0.4f, .translate = 0.1f, .scale = 0.5f, .fliplr = 0.5f, .mosaic = 1.0f},
-        .args_yaml = "task: classify\nmode: train\n",
-    };
+    TrainOptions o = resume_tiny_detect(dir, workers);
+    o.task = TASK_CLASSIFY;
+    o.epochs = 2;
+    o.imgsz = 32;
+    o.close_mosaic = 10;
+    o.dropout = 0.2f;
+    o.randaugment = true;
+    o.args_yaml = "task: classify\nmode: train\n";
     snprintf(o.model, sizeof o.model, "yolov8n-cls.yaml");
     snprintf(o.data, sizeof o.data, "shapes8-cls");
-    snprintf(o.project, sizeof o.project, "%s/runs", dir);
-    snprintf(o.datasets_dir, sizeof o.datasets_dir, "%s/datasets", dir);
     return o;
-}
-
-static TrainOptions tiny_detect(const char *dir) {
-    TrainOptions o = tiny_classify(dir, 0);
-    o.task = TASK_DETECT;
-    o.imgsz = 64;
-    o.dropout = 0.0f;
-    o.close_mosaic = 1;
-    o.args_yaml = "task: detect\nmode: train\n";
-    snprintf(o.model, sizeof o.model, "yolov8n.yaml");
-    snprintf(o.data, sizeof o.data, "shapes8.yaml");
-    return o;
-}
-
-// The lines of a text file, the first copied to `first`; -1 when it cannot be read.
-static int count_lines(const char *path, char *first, size_t cap) {
-    FILE *f = fopen(path, "r");
-    if (!f) return -1;
-    char line[4096];
-    int n = 0;
-    while (fgets(line, sizeof line, f)) {
-        if (n == 0) snprintf(first, cap, "%s", line);
-        n++;
-    }
-    fclose(f);
-    return n;
 }
 
 // The run folder of a 2-epoch run; the other task refusing its checkpoint, and classify a detect model.
@@ -78,11 +50,8 @@ TEST(trainer_classify_two_epochs_leave_a_complete_run_folder) {
     EXPECT(sscanf(line, "%lf,%lf,%lf,%lf,%lf,%lf", &epoch, &time, &loss, &top1, &top5, &val_loss) == 6);
     EXPECT(epoch == 2 && top5 == 1.0 && top1 >= 0.0 && top1 <= 1.0 && (int)(top1 * 5 + 0.5) == top1 * 5);
     EXPECT(loss > 0.5 && loss < 5.0 && val_loss > 0.5 && val_loss < 5.0);
-    static const char *files[] = {"args.yaml", "weights/last.ckpt", "weights/best.ckpt", "weights/last.prev.ckpt"};
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        snprintf(path, sizeof path, "%s/runs/train/%s", dir, files[i]);
-        if (access(path, F_OK) != 0) test_fail(__FILE__, __LINE__, "missing %s", path);
-    }
+    snprintf(path, sizeof path, "%s/runs/train", dir);
+    expect_run_files(path);
     char ckpt[512];
     snprintf(ckpt, sizeof ckpt, "%s/runs/train/weights/last.ckpt", dir);
     SafeTensors st;
@@ -98,7 +67,7 @@ TEST(trainer_classify_two_epochs_leave_a_complete_run_folder) {
     }
 
     // A detect run can neither resume nor start from a classify checkpoint; nothing is written.
-    TrainOptions d = tiny_detect(dir);
+    TrainOptions d = resume_tiny_detect(dir, 0);
     snprintf(d.resume, sizeof d.resume, "%s", ckpt);
     EXPECT(train_run(&d) != 0);
     EXPECT(strstr(yolo_error(), "is a classify checkpoint; resume it with `yolo classify train resume model="));

@@ -12,6 +12,7 @@
 
 #include "data/dataset.h"
 #include "data/image.h"
+#include "file_util.h"
 #include "scratch.h"
 #include "test.h"
 
@@ -42,28 +43,10 @@ static void make_parent(const char *path) {
 
 static void write_bytes(const char *path, const void *bytes, size_t n) {
     make_parent(path);
-    FILE *f = fopen(path, "wb");
-    EXPECT(f != NULL);
-    if (!f) return;
-    EXPECT(fwrite(bytes, 1, n, f) == n);
-    fclose(f);
+    if (!test_file_write(path, bytes, n)) test_fail(__FILE__, __LINE__, "cannot write %s", path);
 }
 
 static void write_text(const char *path, const char *text) { write_bytes(path, text, strlen(text)); }
-
-static char *read_text(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    size_t got = fread(buf, 1, (size_t)n, f);
-    buf[got] = '\0';
-    fclose(f);
-    if (len) *len = got;
-    return buf;
-}
 
 static void write_image(const char *path, int w, int h, int seed) {
     make_parent(path);
@@ -104,7 +87,7 @@ static char *capture_stop(Capture *c) {
     dup2(c->err, 2);
     close(c->out);
     close(c->err);
-    char *text = read_text(c->path, NULL);
+    char *text = test_file_read(c->path, NULL);
     unlink(c->path);
     return text ? text : calloc(1, 1);
 }
@@ -619,7 +602,7 @@ TEST(dataset_cache_damaged_or_forged_is_rebuilt) {
     dataset_split_free(&s);
     path_in(cache, dir, "ds/labels/train.cache");
     size_t len;
-    uint8_t *good = (uint8_t *)read_text(cache, &len);
+    uint8_t *good = (uint8_t *)test_file_read(cache, &len);
     EXPECT(good && len > 100);
     if (!good) return;
     expect_rebuilt(&cfg, dir, cache, good, len, len, 0, len / 2, false);     // truncated

@@ -36,24 +36,6 @@ static const double PART_TOL = 1e-5, SCORE_TOL = 1e-5, GRAD_TOL = 1e-4;
 
 // ---- fixture access ----
 
-// A fixture tensor's values (malloc'd), which must be F32 with `numel` values (any count when
-// numel < 0; *count receives it). NULL after recording a failure.
-static float *fixture_floats(const SafeTensors *st, const char *name, int64_t numel, int64_t *count) {
-    const StTensor *t = safetensors_find(st, name);
-    if (!t || t->dtype != ST_F32 || (numel >= 0 && t->numel != numel)) {
-        test_fail(__FILE__, __LINE__, "%s: fixture lacks an F32 tensor of %lld values", name, (long long)numel);
-        return NULL;
-    }
-    float *v = malloc((size_t)(t->numel ? t->numel : 1) * sizeof *v);
-    if (!v) {
-        test_fail(__FILE__, __LINE__, "out of memory reading %s", name);
-        return NULL;
-    }
-    safetensors_copy_f32(t, v);
-    if (count) *count = t->numel;
-    return v;
-}
-
 static int fixture_int(const SafeTensors *st, const char *key) {
     const char *text = safetensors_metadata(st, key);
     return text ? atoi(text) : 0;
@@ -62,9 +44,9 @@ static int fixture_int(const SafeTensors *st, const char *key) {
 // The fixture's targets as rows of image, class, cx, cy, w, h.
 static float *fixture_targets(const SafeTensors *st, int *n) {
     int64_t count = 0;
-    float *idx = fixture_floats(st, "targets.batch_idx", -1, &count);
-    float *cls = idx ? fixture_floats(st, "targets.cls", count, NULL) : NULL;
-    float *boxes = cls ? fixture_floats(st, "targets.bboxes", 4 * count, NULL) : NULL;
+    float *idx = fixture_f32(st, "targets.batch_idx", -1, &count);
+    float *cls = idx ? fixture_f32(st, "targets.cls", count, NULL) : NULL;
+    float *boxes = cls ? fixture_f32(st, "targets.bboxes", 4 * count, NULL) : NULL;
     float *rows = boxes ? malloc((size_t)count * 6 * sizeof *rows) : NULL;
     if (rows)
         for (int64_t i = 0; i < count; i++) {
@@ -77,16 +59,6 @@ static float *fixture_targets(const SafeTensors *st, int *n) {
     free(boxes);
     *n = (int)count;
     return rows;
-}
-
-static double rel_norm(const float *got, const float *want, int64_t n) {
-    double diff = 0.0, ref = 0.0;
-    for (int64_t i = 0; i < n; i++) {
-        double d = (double)got[i] - want[i];
-        diff += d * d;
-        ref += (double)want[i] * want[i];
-    }
-    return sqrt(diff) / fmax(sqrt(ref), 1e-30);
 }
 
 // ---- top-k ties ----
@@ -110,10 +82,10 @@ TEST(detect_loss_topk_picks_ties_as_pytorch) {
         char name[32];
         snprintf(name, sizeof name, "topk.%d.values", n);
         int64_t count = 0;
-        float *values = fixture_floats(&st, name, -1, &count);
+        float *values = fixture_f32(&st, name, -1, &count);
         int rows = (int)(count / n);
         snprintf(name, sizeof name, "topk.%d.indices", n);
-        float *indices = values ? fixture_floats(&st, name, (int64_t)rows * TAL_TOPK, NULL) : NULL;
+        float *indices = values ? fixture_f32(&st, name, (int64_t)rows * TAL_TOPK, NULL) : NULL;
         TopkItem *items = malloc((size_t)n * sizeof *items);
         EXPECT(rows > 1 && items);
         for (int r = 0; indices && items && r < rows; r++) {
@@ -169,7 +141,7 @@ static void expect_part(const char *what, double got, float want) {
 // Compares the parts, the assignment and (when given) the output gradients of the last compute.
 static void expect_matches_fixture(const LossFixture *f, const DetectLoss *l, const DetectLossParts *parts,
                                    Tensor *const *grads) {
-    float *items = fixture_floats(&f->st, "loss.items", 3, NULL);
+    float *items = fixture_f32(&f->st, "loss.items", 3, NULL);
     if (items) {
         expect_part("box", parts->box, items[0]);
         expect_part("cls", parts->cls, items[1]);
@@ -179,8 +151,8 @@ static void expect_matches_fixture(const LossFixture *f, const DetectLoss *l, co
 
     int A = detect_loss_anchors(l);
     int64_t n = (int64_t)f->batch * A;
-    float *fg = fixture_floats(&f->st, "assign.fg_mask", n, NULL);
-    float *scores = fg ? fixture_floats(&f->st, "assign.target_scores", n * NC, NULL) : NULL;
+    float *fg = fixture_f32(&f->st, "assign.fg_mask", n, NULL);
+    float *scores = fg ? fixture_f32(&f->st, "assign.target_scores", n * NC, NULL) : NULL;
     if (scores) {
         const uint8_t *our_fg = detect_loss_fg_mask(l);
         const int32_t *our_cls = detect_loss_target_class(l);
@@ -207,8 +179,8 @@ static void expect_matches_fixture(const LossFixture *f, const DetectLoss *l, co
         char name[32];
         snprintf(name, sizeof name, "grad.output.%d", i);
         int64_t numel = tensor_numel(grads[i]);
-        float *want = fixture_floats(&f->st, name, numel, NULL);
-        double err = want ? rel_norm(grads[i]->data, want, numel) : 0.0;
+        float *want = fixture_f32(&f->st, name, numel, NULL);
+        double err = want ? fixture_rel_l2(grads[i]->data, want, numel) : 0.0;
         if (!(err <= GRAD_TOL)) test_fail(__FILE__, __LINE__, "%s: relative L2 error %.3g", name, err);
         free(want);
     }
@@ -234,7 +206,7 @@ TEST(detect_loss_matches_ultralytics) {
         snprintf(name, sizeof name, "output.%d", i);
         int64_t side = f.imgsz / STRIDES[i];
         Shape s = shape_nchw(f.batch, 64 + NC, side, side);
-        data[i] = fixture_floats(&f.st, name, shape_numel(s), NULL);
+        data[i] = fixture_f32(&f.st, name, shape_numel(s), NULL);
         grad_data[i] = malloc((size_t)shape_numel(s) * sizeof(float));
         ok = ok && data[i] && grad_data[i];
         outs[i] = tensor_view(data[i], s);
@@ -275,7 +247,7 @@ TEST(detect_loss_parameter_gradients_match_ultralytics) {
     EXPECT(m.n_levels == LEVELS && m.nc == NC);
     for (int i = 0; i < LEVELS; i++) EXPECT(m.strides[i] == STRIDES[i]);
     Value *in = &g->values[m.input];
-    float *images = fixture_floats(&f.st, "input.images", shape_numel(in->shape), NULL);
+    float *images = fixture_f32(&f.st, "input.images", shape_numel(in->shape), NULL);
     if (!images) goto done;
     memcpy(in->data.data, images, (size_t)shape_numel(in->shape) * sizeof *images);
     free(images);
@@ -309,9 +281,9 @@ TEST(detect_loss_parameter_gradients_match_ultralytics) {
         if (v->kind != VALUE_PARAM || !v->needs_grad) continue;
         char name[VALUE_NAME_CAP + 8];
         snprintf(name, sizeof name, "grad.%s", v->name);
-        float *want = fixture_floats(&f.st, name, shape_numel(v->shape), NULL);
+        float *want = fixture_f32(&f.st, name, shape_numel(v->shape), NULL);
         if (!want) continue;
-        double err = rel_norm(v->grad.data, want, shape_numel(v->shape));
+        double err = fixture_rel_l2(v->grad.data, want, shape_numel(v->shape));
         if (!(err <= worst)) {
             worst = err;
             worst_name = v->name;

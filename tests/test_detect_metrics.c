@@ -8,32 +8,11 @@
 #include <stdlib.h>
 
 #include "tasks/detect/metrics.h"
+#include "fixture_weights.h"
 #include "test.h"
 
 static const char *FIXTURE = "tests/fixtures/detect-metrics.json";
 static const double METRIC_TOL = 1e-6;
-
-static cJSON *load_fixture(void) {
-    FILE *f = fopen(FIXTURE, "rb");
-    if (!f) {
-        test_fail(__FILE__, __LINE__, "cannot open %s (run from the repository root)", FIXTURE);
-        return NULL;
-    }
-    fseek(f, 0, SEEK_END);
-    const long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *text = malloc((size_t)size + 1);
-    const size_t got = text ? fread(text, 1, (size_t)size, f) : 0;
-    fclose(f);
-    cJSON *root = NULL;
-    if (got == (size_t)size) {
-        text[size] = '\0';
-        root = cJSON_Parse(text);
-    }
-    free(text);
-    if (!root) test_fail(__FILE__, __LINE__, "%s: unreadable or not JSON", FIXTURE);
-    return root;
-}
 
 static double num(const cJSON *obj, const char *key) { return cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(obj, key)); }
 static const cJSON *item(const cJSON *obj, const char *key) { return cJSON_GetObjectItemCaseSensitive(obj, key); }
@@ -91,7 +70,7 @@ static void check_nms_case(const cJSON *nms_fx, const cJSON *c, int case_index) 
 }
 
 TEST(detect_metrics_nms_matches_ultralytics) {
-    cJSON *root = load_fixture();
+    cJSON *root = fixture_json(FIXTURE);
     if (!root) return;
     const cJSON *nms_fx = item(root, "nms");
     const cJSON *cases = item(nms_fx, "cases");
@@ -204,7 +183,7 @@ static bool add_fixture_images(DetMetrics *m, const cJSON *images) {
 }
 
 TEST(detect_metrics_match_and_ap_match_ultralytics) {
-    cJSON *root = load_fixture();
+    cJSON *root = fixture_json(FIXTURE);
     if (!root) return;
     const cJSON *fx = item(root, "metrics");
     const int nc = (int)num(fx, "nc");

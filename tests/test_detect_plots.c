@@ -9,6 +9,7 @@
 
 #include "plot/confusion_plot.h"
 #include "plot/curves.h"
+#include "fixture_weights.h"
 #include "plot_check.h"
 #include "scratch.h"
 #include "tasks/detect/confusion.h"
@@ -83,28 +84,6 @@ TEST(confusion_matrix_breaks_ties_as_numpy_orders_them) {
     confusion_free(&cm);
 }
 
-static cJSON *load_fixture(void) {
-    FILE *f = fopen(FIXTURE, "rb");
-    if (!f) {
-        test_fail(__FILE__, __LINE__, "cannot open %s (run from the repository root)", FIXTURE);
-        return NULL;
-    }
-    fseek(f, 0, SEEK_END);
-    const long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *text = malloc((size_t)size + 1);
-    const size_t got = text ? fread(text, 1, (size_t)size, f) : 0;
-    fclose(f);
-    cJSON *root = NULL;
-    if (got == (size_t)size) {
-        text[size] = '\0';
-        root = cJSON_Parse(text);
-    }
-    free(text);
-    if (!root) test_fail(__FILE__, __LINE__, "%s: unreadable or not JSON", FIXTURE);
-    return root;
-}
-
 static const cJSON *item(const cJSON *obj, const char *key) { return cJSON_GetObjectItemCaseSensitive(obj, key); }
 static double at(const cJSON *array, int i) { return cJSON_GetNumberValue(cJSON_GetArrayItem(array, i)); }
 
@@ -149,7 +128,7 @@ typedef struct {
 
 static Fed fed_fixture(void) {
     Fed f = {0};
-    f.root = load_fixture();
+    f.root = fixture_json(FIXTURE);
     if (!f.root) return f;
     f.mx = item(f.root, "metrics");
     const int nc = (int)cJSON_GetNumberValue(item(f.mx, "nc"));

@@ -11,30 +11,11 @@
 #include "data/dataset.h"
 #include "data/download.h"
 #include "data/progress_bar.h"
+#include "file_util.h"
 #include "scratch.h"
 #include "test.h"
 
 enum { CAP = 4096 };
-
-static bool write_file(const char *path, const void *data, size_t len) {
-    FILE *f = fopen(path, "wb");
-    if (!f) return false;
-    bool ok = fwrite(data, 1, len, f) == len;
-    return fclose(f) == 0 && ok;
-}
-
-// The entries of `dir` (not . and ..); the first one's name goes to `first`.
-static int count_entries(const char *dir, char *first, size_t cap) {
-    DIR *d = opendir(dir);
-    if (!d) return -1;
-    int n = 0;
-    for (const struct dirent *e; (e = readdir(d)) != NULL;) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        if (n++ == 0 && first) snprintf(first, cap, "%s", e->d_name);
-    }
-    closedir(d);
-    return n;
-}
 
 // ---------------------------------------------------------------------------------------------
 // download: values
@@ -71,7 +52,7 @@ static bool write_yaml(const char *path, const char *root, const char *download)
     char text[1024];
     int n = snprintf(text, sizeof text, "path: %s\ntrain: images/train\nval: images/val\nnames: [a, b]\ndownload: %s\n", root,
                      download);
-    return write_file(path, text, (size_t)n);
+    return test_file_write(path, text, (size_t)n);
 }
 
 TEST(dataset_yaml_download_only_when_val_is_missing) {
@@ -102,8 +83,8 @@ TEST(dataset_yaml_download_only_when_val_is_missing) {
     char fresh[CAP + 16];
     snprintf(fresh, sizeof fresh, "%s/fresh", dir);
     EXPECT_FAILS_WITH(dataset_config_load(yaml, fresh, false, &cfg), "Nothing was left in");
-    EXPECT(count_entries(dir, NULL, 0) == 2); // d.yaml and datasets/
-    EXPECT(count_entries(datasets, first, sizeof first) == 1 && !strcmp(first, "here"));
+    EXPECT(test_folder_entries(dir, NULL, 0) == 2); // d.yaml and datasets/
+    EXPECT(test_folder_entries(datasets, first, sizeof first) == 1 && !strcmp(first, "here"));
     // Python code is named as such.
     EXPECT(write_yaml(yaml, "gone", "|\n  import os\n  os.system('x')"));
     EXPECT_FAILS_WITH(dataset_config_load(yaml, datasets, false, &cfg), "`download: import os...` is Python code");

@@ -14,6 +14,7 @@
 #include "engine/checkpoint.h"
 #include "fuzz/checkpoint_fixup.h"
 #include "io/safetensors_write.h"
+#include "file_util.h"
 #include "scratch.h"
 #include "test.h"
 
@@ -104,13 +105,6 @@ static void open_and_check(const char *path, int *opened, int *models) {
     checkpoint_close(&ck);
 }
 
-static bool write_bytes(const char *path, const unsigned char *buf, size_t len) {
-    FILE *f = fopen(path, "wb");
-    bool ok = f && fwrite(buf, 1, len, f) == len;
-    if (f) fclose(f);
-    return ok;
-}
-
 TEST(fuzz_checkpoint_open_never_crashes) {
     // In memory where there is a tmpfs: rewriting one file thousands of times on ext4 waits for
     // writeback (truncating a file flushes it), which takes seconds on a busy disk.
@@ -127,7 +121,7 @@ TEST(fuzz_checkpoint_open_never_crashes) {
     unsigned char *buf = malloc(cap);
     int opened = 0, models = 0, fixed = 0;
     // The seed itself opens and its model parses: otherwise the mutations test nothing deep.
-    EXPECT(write_bytes(path, seed, size));
+    EXPECT(test_file_write(path, seed, size));
     open_and_check(path, &opened, &models);
     EXPECT(opened == 1 && models == 1);
     RngCursor c = rng_cursor(6, 0);
@@ -136,7 +130,7 @@ TEST(fuzz_checkpoint_open_never_crashes) {
         memcpy(buf, seed, size);
         size_t len = mutate(buf, size, cap, 8 + (size_t)header, &c);
         if (it % 2) fixed += checkpoint_fix_checksum(buf, len);
-        if (!write_bytes(path, buf, len)) {
+        if (!test_file_write(path, buf, len)) {
             test_fail(__FILE__, __LINE__, "cannot write %s", path);
             break;
         }
@@ -170,7 +164,7 @@ TEST(fuzz_checkpoint_corpus_and_past_crashes_open_cleanly) {
         files++;
         for (int fix = 0; fix < 2; fix++) {
             if (fix) checkpoint_fix_checksum(buf, len);
-            EXPECT(write_bytes(path, buf, len));
+            EXPECT(test_file_write(path, buf, len));
             open_and_check(path, &opened, &models);
         }
     }

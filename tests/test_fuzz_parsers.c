@@ -9,6 +9,8 @@
 #include "core/rng.h"
 #include "data/image.h"
 #include "data/labels.h"
+#include "file_util.h"
+#include "fuzz/png_fixup.h"
 #include "scratch.h"
 #include "test.h"
 
@@ -59,42 +61,6 @@ static size_t mutate(uint8_t *buf, size_t len, size_t cap, const char *alphabet,
     return len;
 }
 
-// The CRC-32 that PNG chunks carry (ISO 3309, reflected, polynomial 0xedb88320).
-static uint32_t crc32_png(const uint8_t *p, size_t n) {
-    uint32_t c = 0xffffffffu;
-    for (size_t i = 0; i < n; i++) {
-        c ^= p[i];
-        for (int k = 0; k < 8; k++) c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
-    }
-    return c ^ 0xffffffffu;
-}
-
-// Rewrites the CRC of every whole chunk after the signature, so that a mutation reaches the
-// chunk parsers and zlib instead of stopping at the CRC check.
-static void fix_png_crcs(uint8_t *b, size_t len) {
-    size_t p = 8;
-    while (p + 12 <= len) {
-        size_t n = (size_t)b[p] << 24 | (size_t)b[p + 1] << 16 | (size_t)b[p + 2] << 8 | b[p + 3];
-        if (n > len - p - 12) return;
-        uint32_t crc = crc32_png(b + p + 4, 4 + n);
-        for (int i = 0; i < 4; i++) b[p + 8 + n + (size_t)i] = (uint8_t)(crc >> (24 - 8 * i));
-        p += 12 + n;
-    }
-}
-
-static uint8_t *file_bytes(const char *path, size_t *len) {
-    *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = n > 0 ? malloc((size_t)n) : NULL;
-    if (b && fread(b, 1, (size_t)n, f) == (size_t)n) *len = (size_t)n;
-    fclose(f);
-    return b;
-}
-
 // A small image written by our own encoders, as the seed of an image fuzz run.
 static uint8_t *seed_image(bool jpeg, const char *path, size_t *len) {
     Image img;
@@ -103,7 +69,7 @@ static uint8_t *seed_image(bool jpeg, const char *path, size_t *len) {
     for (size_t i = 0; i < 16 * 12 * 3; i++) img.rgb[i] = (uint8_t)(i * 37);
     int rc = jpeg ? image_write_jpeg(path, &img, 80) : image_write_png(path, &img);
     image_free(&img);
-    return rc == 0 ? file_bytes(path, len) : NULL;
+    return rc == 0 ? test_file_read(path, len) : NULL;
 }
 
 // An APP1 segment with a big-endian Exif block saying orientation 6, so the EXIF parser is
@@ -146,7 +112,7 @@ static void fuzz_images(bool jpeg, int iterations, uint32_t stream) {
     for (int it = 0; buf && it < iterations; it++) {
         memcpy(buf, seed, seed_len);
         size_t len = mutate(buf, seed_len, cap, NULL, &c);
-        if (!jpeg && it % 2) fix_png_crcs(buf, len);
+        if (!jpeg && it % 2) png_fix_crcs(buf, len);
         // An exact-size copy so that any read past the end is a sanitizer error.
         uint8_t *exact = malloc(len ? len : 1);
         if (!exact) break;

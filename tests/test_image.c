@@ -10,6 +10,8 @@
 #include <turbojpeg.h>
 
 #include "data/image.h"
+#include "file_util.h"
+#include "fuzz/png_fixup.h"
 #include "scratch.h"
 #include "test.h"
 
@@ -33,25 +35,6 @@ static const char *scratch(const char *name, char path[static 128]) {
     }
     snprintf(path, 128, "%s/%s", scratch_dir, name);
     return path;
-}
-
-static uint8_t *read_bytes(const char *path, size_t *len) {
-    *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc(n > 0 ? (size_t)n : 1);
-    if (b && fread(b, 1, (size_t)n, f) == (size_t)n) *len = (size_t)n;
-    fclose(f);
-    return b;
-}
-
-static void write_bytes(const char *path, const uint8_t *b, size_t len) {
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(b, 1, len, f) != len) test_fail(__FILE__, __LINE__, "cannot write %s", path);
-    if (f) fclose(f);
 }
 
 // An image with a different value in every channel of neighbouring pixels.
@@ -361,7 +344,7 @@ static uint8_t *marked_jpeg(size_t *len) {
     char path[128];
     scratch("marked.jpg", path);
     uint8_t *b = NULL;
-    if (image_write_jpeg(path, &img, 95) == 0) b = read_bytes(path, len);
+    if (image_write_jpeg(path, &img, 95) == 0) b = test_file_read(path, len);
     image_free(&img);
     return b;
 }
@@ -401,7 +384,7 @@ TEST(image_jpeg_exif_orientation_moves_pixels_and_size) {
             // The header-only size agrees.
             char path[128];
             scratch("exif.jpg", path);
-            write_bytes(path, b, n);
+            EXPECT(test_file_write(path, b, n));
             int rw = 0, rh = 0;
             EXPECT_OK(image_read_size(path, &rw, &rh));
             EXPECT(rw == ww && rh == hh);
@@ -469,7 +452,7 @@ TEST(image_read_size_handles_large_headers) {
         memcpy(b + p, jpeg + 2, len - 2);
         char path[128];
         scratch("big-header.jpg", path);
-        write_bytes(path, b, p + len - 2);
+        EXPECT(test_file_write(path, b, p + len - 2));
         int w = 0, h = 0;
         EXPECT_OK(image_read_size(path, &w, &h));
         EXPECT(w == 64 && h == 32);
@@ -504,16 +487,6 @@ TEST(image_jpeg_cmyk_converts_like_opencv) {
 
 // ---- rejections ----
 
-// The CRC-32 that PNG chunks carry (ISO 3309, reflected, polynomial 0xedb88320).
-static uint32_t crc32_png(const uint8_t *p, size_t n) {
-    uint32_t c = 0xffffffffu;
-    for (size_t i = 0; i < n; i++) {
-        c ^= p[i];
-        for (int k = 0; k < 8; k++) c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
-    }
-    return c ^ 0xffffffffu;
-}
-
 // Both image_read and image_read_size refuse `path`, naming it and the problem.
 static void expect_refused(const char *path, const char *fragment, int line) {
     Image img;
@@ -543,23 +516,23 @@ TEST(image_refuses_bad_files) {
     EXPECT_OK(image_write_png(png, &img));
     EXPECT_OK(image_write_jpeg(jpg, &img, 90));
     size_t png_len, jpg_len;
-    uint8_t *pb = read_bytes(png, &png_len), *jb = read_bytes(jpg, &jpg_len);
+    uint8_t *pb = test_file_read(png, &png_len), *jb = test_file_read(jpg, &jpg_len);
     EXPECT(pb && jb);
     if (!pb || !jb) return;
 
-    write_bytes(bad, pb, png_len / 2);
+    EXPECT(test_file_write(bad, pb, png_len / 2));
     expect_refused(bad, "truncated PNG", __LINE__);
-    write_bytes(bad, pb, png_len - 1);
+    EXPECT(test_file_write(bad, pb, png_len - 1));
     expect_refused(bad, "truncated PNG", __LINE__);
-    write_bytes(bad, jb, jpg_len / 2);
+    EXPECT(test_file_write(bad, jb, jpg_len / 2));
     expect_refused(bad, "truncated JPEG", __LINE__);
-    write_bytes(bad, jb, jpg_len - 1);
+    EXPECT(test_file_write(bad, jb, jpg_len - 1));
     expect_refused(bad, "truncated JPEG", __LINE__);
-    write_bytes(bad, pb, 0);
+    EXPECT(test_file_write(bad, pb, 0));
     expect_refused(bad, "empty file", __LINE__);
     uint8_t noise[256];
     for (int i = 0; i < 256; i++) noise[i] = (uint8_t)(i * 151 + 7);
-    write_bytes(bad, noise, sizeof noise);
+    EXPECT(test_file_write(bad, noise, sizeof noise));
     expect_refused(bad, "not a PNG or JPEG", __LINE__);
     expect_refused(missing, "cannot open", __LINE__);
     mkdir(dir, 0700);
@@ -592,10 +565,10 @@ TEST(image_refuses_bad_files) {
     memcpy(forged + 45, pb + png_len - 12, 12); // IEND
     for (int chunk = 0; chunk < 2; chunk++) {
         size_t type = chunk ? 37 : 12, data_len = chunk ? 0 : 13;
-        uint32_t crc = crc32_png(forged + type, 4 + data_len);
+        uint32_t crc = png_crc32(forged + type, 4 + data_len);
         for (int i = 0; i < 4; i++) forged[type + 4 + data_len + i] = (uint8_t)(crc >> (24 - 8 * i));
     }
-    write_bytes(bad, forged, sizeof forged);
+    EXPECT(test_file_write(bad, forged, sizeof forged));
     expect_refused(bad, "larger than 32768", __LINE__);
 
     // A JPEG cut inside its scan but ending with the end-of-image marker: TurboJPEG only warns,

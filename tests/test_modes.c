@@ -13,23 +13,15 @@
 #include "engine/trainer.h"
 #include "engine/val_mode.h"
 #include "io/safetensors.h"
+#include "resume_util.h"
 #include "scratch.h"
 #include "test.h"
 
+// One epoch of resume_util.h's tiny detect run, drawing the training plots or not.
 static TrainOptions tiny_detect(const char *dir, bool plots) {
-    TrainOptions o = {
-        .task = TASK_DETECT, .optimizer = "auto", .epochs = 1, .patience = 100, .batch = 4, .imgsz = 64, .workers = 1,
-        .close_mosaic = 1, .nbs = 64, .max_det = 300, .save_period = -1, .mask_ratio = 4, .save = true, .val = true,
-        .plots = plots, .deterministic = true, .seed = 0, .threads = 2, .fraction = 1.0f, .lr0 = 0.01f, .lrf = 0.01f,
-        .momentum = 0.937f, .weight_decay = 5e-4f, .warmup_epochs = 3.0f, .warmup_momentum = 0.8f,
-        .warmup_bias_lr = 0.1f, .box = 7.5f, .cls = 0.5f, .dfl = 1.5f, .conf = 0.001f, .iou = 0.7, .erasing = 0.4f,
-        .aug = {.hsv_h = 0.015f, .hsv_s = 0.7f, .hsv_v = 0.4f, .translate = 0.1f, .scale = 0.5f, .fliplr = 0.5f, .mosaic = 1.0f},
-        .args_yaml = "task: detect\nmode: train\n",
-    };
-    snprintf(o.model, sizeof o.model, "yolov8n.yaml");
-    snprintf(o.data, sizeof o.data, "shapes8.yaml");
-    snprintf(o.project, sizeof o.project, "%s/runs", dir);
-    snprintf(o.datasets_dir, sizeof o.datasets_dir, "%s/datasets", dir);
+    TrainOptions o = resume_tiny_detect(dir, 1);
+    o.epochs = 1;
+    o.plots = plots;
     return o;
 }
 

@@ -18,60 +18,28 @@
 #include "scratch.h"
 #include "test.h"
 
-// Trains `epochs` in one go (workers=0) and as a run interrupted after `stop` epochs or, mid-epoch,
-// after `stop_batches` micro-batches (workers=1), then resumed (workers=2), and compares the two
-// run folders. save_minutes > 0 adds periodic mid-epoch saves to the interrupted run, which must
-// change nothing.
-static void expect_resume_exact(int batch, int epochs, int stop, int stop_batches, double save_minutes) {
-    char dir_a[256], dir_b[256], path_a[512], path_b[512];
-    if (!scratch_make(dir_a, sizeof dir_a, "resume-a")) return;
-    if (!scratch_make(dir_b, sizeof dir_b, "resume-b")) return;
-    TrainOptions a = resume_tiny_detect(dir_a, 0);
-    a.batch = batch;
-    a.epochs = epochs;
-    EXPECT_OK(train_run(&a));
-
-    TrainOptions b = resume_tiny_detect(dir_b, 1);
-    b.batch = batch;
-    b.epochs = epochs;
-    b.stop_after_epoch = stop;
-    b.interrupt_after_batches = stop_batches;
-    b.save_minutes = save_minutes;
-    EXPECT(train_run(&b) == 130);
-    b.stop_after_epoch = 0;
-    b.interrupt_after_batches = 0;
-    b.workers = 2;
-    snprintf(b.resume, sizeof b.resume, "%s/runs/train/weights/last.ckpt", dir_b);
-    EXPECT_OK(train_run(&b));
-
-    snprintf(path_a, sizeof path_a, "%s/runs/train/weights/last.ckpt", dir_a);
-    snprintf(path_b, sizeof path_b, "%s/runs/train/weights/last.ckpt", dir_b);
-    expect_same_tensors(path_a, path_b);
-    snprintf(path_a, sizeof path_a, "%s/runs/train", dir_a);
-    snprintf(path_b, sizeof path_b, "%s/runs/train", dir_b);
-    expect_same_results(path_a, path_b);
-
-    // A finished run has nothing left to do at the same epochs=.
-    EXPECT(train_run(&b) != 0 && strstr(yolo_error(), "extend the run with a larger epochs="));
-    yolo_error_clear();
-    scratch_remove(dir_a);
-    scratch_remove(dir_b);
+TEST(resume_after_an_epoch_gives_the_bits_of_an_uninterrupted_run) {
+    expect_task_resume_exact(resume_tiny_detect, 4, 3, 1, 0, 0);
 }
-
-TEST(resume_after_an_epoch_gives_the_bits_of_an_uninterrupted_run) { expect_resume_exact(4, 3, 1, 0, 0); }
 
 // batch 2 on 4 images: 2 micro-batches an epoch, and warmup's growing accumulation (1, 1, 2, 2,
 // 2, 3 at iterations 0..5) leaves epoch 3's last micro-batch without an optimizer step, so its
 // gradients must travel in the checkpoint (grad.*).
-TEST(resume_carries_gradients_accumulated_across_the_epoch_end) { expect_resume_exact(2, 4, 3, 0, 0); }
+TEST(resume_carries_gradients_accumulated_across_the_epoch_end) {
+    expect_task_resume_exact(resume_tiny_detect, 2, 4, 3, 0, 0);
+}
 
 // Interrupted inside epoch 2 after its first micro-batch (iteration 2 takes no optimizer step, so
 // the save holds partial gradients and the epoch's running losses).
-TEST(resume_mid_epoch_gives_the_bits_of_an_uninterrupted_run) { expect_resume_exact(2, 3, 0, 3, 0); }
+TEST(resume_mid_epoch_gives_the_bits_of_an_uninterrupted_run) {
+    expect_task_resume_exact(resume_tiny_detect, 2, 3, 0, 3, 0);
+}
 
 // Interrupted after an epoch's last micro-batch, before its validation: the resumed run validates
 // and logs that epoch without training it again.
-TEST(resume_before_validation_gives_the_bits_of_an_uninterrupted_run) { expect_resume_exact(2, 3, 0, 2, 0); }
+TEST(resume_before_validation_gives_the_bits_of_an_uninterrupted_run) {
+    expect_task_resume_exact(resume_tiny_detect, 2, 3, 0, 2, 0);
+}
 
 // A checkpoint file with one tensor and the given format_version, its checksum right.
 static void write_small_checkpoint(const char *path, const char *version) {
@@ -180,7 +148,9 @@ TEST(resume_into_another_model_lists_missing_and_unexpected_tensors) {
 }
 
 // save_minutes as small as it gets: last.ckpt after every micro-batch inside an epoch.
-TEST(periodic_saves_change_nothing_and_resume_exactly) { expect_resume_exact(2, 3, 0, 5, 1e-9); }
+TEST(periodic_saves_change_nothing_and_resume_exactly) {
+    expect_task_resume_exact(resume_tiny_detect, 2, 3, 0, 5, 1e-9);
+}
 
 // Fine-tuning (model=PATH.ckpt without resume): a new run whose first step starts from the
 // checkpoint's EMA weights and BN statistics, in a graph built from the model YAML it stores.

@@ -19,15 +19,6 @@ static double state_number(const Checkpoint *ck, const char *key) {
     return cJSON_IsNumber(item) ? item->valuedouble : -1.0;
 }
 
-static int count_lines(const char *path) {
-    FILE *f = fopen(path, "r");
-    if (!f) return -1;
-    int n = 0, c;
-    while ((c = fgetc(f)) != EOF) n += c == '\n';
-    fclose(f);
-    return n;
-}
-
 // A run at `batch` interrupted after `stop` epochs or `stop_batches` micro-batches, then resumed at
 // `new_batch` twice: B with a second interruption after `again` micro-batches and a second
 // resume, A (a copy of the same checkpoint in another run folder) straight to the end. Both end
@@ -70,7 +61,7 @@ static void expect_batch_change_then_exact(int batch, int new_batch, int nbs, in
     snprintf(path_b, sizeof path_b, "%s/runs/train", dir_b);
     expect_same_results(path_a, path_b);
     snprintf(path_b, sizeof path_b, "%s/runs/train/results.csv", dir_b);
-    EXPECT(count_lines(path_b) == epochs + 1); // the header and every epoch, the changed one included
+    EXPECT(count_lines(path_b, NULL, 0) == epochs + 1); // the header and every epoch, the changed one included
 
     snprintf(path_b, sizeof path_b, "%s/runs/train/weights/last.ckpt", dir_b);
     Checkpoint ck;

@@ -35,16 +35,6 @@ enum { NC = 3, LEVELS = 3, NM = 32 };
 // Measured: parts 3e-7, gradients of the levels, coefficients and prototypes 3e-7.
 static const double PART_TOL = 1e-5, GRAD_TOL = 1e-4;
 
-static double rel_norm(const float *got, const float *want, int64_t n) {
-    double diff = 0.0, ref = 0.0;
-    for (int64_t i = 0; i < n; i++) {
-        double d = (double)got[i] - want[i];
-        diff += d * d;
-        ref += (double)want[i] * want[i];
-    }
-    return sqrt(diff) / fmax(sqrt(ref), 1e-30);
-}
-
 static void expect_part(const char *what, double got, float want) {
     double err = fabs(got - want) / fmax(fabs(want), 1e-12);
     if (!(err <= PART_TOL)) test_fail(__FILE__, __LINE__, "%s loss %.9g, Ultralytics %.9g (relative error %.3g)", what, got, want, err);
@@ -214,7 +204,7 @@ static double coeff_grad_error(const Fixture *f, const Head *h, const float *wan
                 memcpy(ours + ((size_t)b * NM + k) * anchors + start, h->coeff_grad[i] + ((size_t)b * NM + k) * hw, hw * sizeof(float));
         start += hw;
     }
-    double err = rel_norm(ours, want, (int64_t)f->batch * NM * anchors);
+    double err = fixture_rel_l2(ours, want, (int64_t)f->batch * NM * anchors);
     free(ours);
     return err;
 }
@@ -257,7 +247,7 @@ TEST(segment_loss_matches_ultralytics) {
             char name[32];
             snprintf(name, sizeof name, "grad.output.%d", i);
             float *want = fixture_f32(&f.st, name, tensor_numel(&f.h.gl[i]), NULL);
-            double err = want ? rel_norm(f.h.level_grad[i], want, tensor_numel(&f.h.gl[i])) : INFINITY;
+            double err = want ? fixture_rel_l2(f.h.level_grad[i], want, tensor_numel(&f.h.gl[i])) : INFINITY;
             if (!(err <= GRAD_TOL)) test_fail(__FILE__, __LINE__, "%s: relative L2 error %.3g", name, err);
             free(want);
         }
@@ -267,7 +257,7 @@ TEST(segment_loss_matches_ultralytics) {
         if (!(err <= GRAD_TOL)) test_fail(__FILE__, __LINE__, "coefficient gradients: relative L2 error %.3g", err);
         free(want);
         want = fixture_f32(&f.st, "grad.output.proto", tensor_numel(&f.h.gp), NULL);
-        err = want ? rel_norm(f.h.proto_grad, want, tensor_numel(&f.h.gp)) : INFINITY;
+        err = want ? fixture_rel_l2(f.h.proto_grad, want, tensor_numel(&f.h.gp)) : INFINITY;
         if (!(err <= GRAD_TOL)) test_fail(__FILE__, __LINE__, "prototype gradients: relative L2 error %.3g", err);
         free(want);
     } else {

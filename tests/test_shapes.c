@@ -16,6 +16,7 @@
 #include "data/labels.h"
 #include "data/polygon.h"
 #include "data/shapes.h"
+#include "file_util.h"
 #include "scratch.h"
 #include "test.h"
 
@@ -23,34 +24,9 @@ enum { NC = 5 };
 
 // ---- scratch folders and file helpers ----
 
-static char *read_text(const char *path, size_t *len) {
-    *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)(n > 0 ? n : 0) + 1);
-    if (b && fread(b, 1, (size_t)n, f) == (size_t)n) {
-        *len = (size_t)n;
-        b[n] = '\0';
-    }
-    fclose(f);
-    return b;
-}
-
 static bool exists(const char *path) {
     struct stat st;
     return stat(path, &st) == 0;
-}
-
-static int count_entries(const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d) return -1;
-    int n = 0;
-    for (struct dirent *e; (e = readdir(d)) != NULL;) n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
-    closedir(d);
-    return n;
 }
 
 // A digest of a folder's files and their paths relative to it: a sum of per-file hashes, so the
@@ -65,7 +41,7 @@ static int digest_entry(const char *path, const struct stat *st, int flag, struc
     (void)st, (void)ftw;
     if (flag != FTW_F) return 0;
     size_t len;
-    char *bytes = read_text(path, &len);
+    char *bytes = test_file_read(path, &len);
     const char *rel = path + digest.root_len;
     digest.sum += XXH3_64bits_withSeed(bytes, len, XXH3_64bits(rel, strlen(rel)));
     digest.files++;
@@ -91,7 +67,7 @@ static bool load_labels(const char *root, const char *split, int i, Labels *l) {
     char path[512], why[256];
     snprintf(path, sizeof path, "%s/labels/%s/%05d.txt", root, split, i);
     size_t len;
-    char *text = read_text(path, &len);
+    char *text = test_file_read(path, &len);
     if (!text) {
         test_fail(__FILE__, __LINE__, "%s is missing", path);
         return false;
@@ -139,7 +115,7 @@ TEST(shapes_names) {
     if (!scratch_make(dir, sizeof dir, "shapes")) return;
     snprintf(root, sizeof root, "%s/coco8", dir);
     EXPECT_FAILS_WITH(shapes_generate("coco8.yaml", root), "not a built-in dataset");
-    EXPECT(count_entries(dir) == 0);
+    EXPECT(test_folder_entries(dir, NULL, 0) == 0);
     scratch_remove(dir);
 }
 
@@ -154,9 +130,9 @@ TEST(shapes8_detect_files_and_boxes) {
     const char *splits[2] = {"train", "val"};
     for (int s = 0; s < 2; s++) {
         snprintf(path, sizeof path, "%s/images/%s", root, splits[s]);
-        EXPECT(count_entries(path) == 4);
+        EXPECT(test_folder_entries(path, NULL, 0) == 4);
         snprintf(path, sizeof path, "%s/labels/%s", root, splits[s]);
-        EXPECT(count_entries(path) == 4);
+        EXPECT(test_folder_entries(path, NULL, 0) == 4);
         for (int i = 0; i < 4; i++) {
             image_path(path, sizeof path, root, splits[s], i);
             png += strstr(path, ".png") != NULL;
@@ -252,15 +228,15 @@ TEST(shapes8_cls_layout) {
     if (!scratch_make(dir, sizeof dir, "shapes")) return;
     snprintf(root, sizeof root, "%s/shapes8-cls", dir);
     EXPECT_OK(shapes_generate("shapes8-cls", root));
-    EXPECT(count_entries(root) == 2);
+    EXPECT(test_folder_entries(root, NULL, 0) == 2);
     const char *splits[2] = {"train", "val"};
     int png = 0;
     for (int s = 0; s < 2; s++) {
         snprintf(path, sizeof path, "%s/%s", root, splits[s]);
-        EXPECT(count_entries(path) == NC);
+        EXPECT(test_folder_entries(path, NULL, 0) == NC);
         for (int c = 0; c < NC; c++) {
             snprintf(path, sizeof path, "%s/%s/%s", root, splits[s], names[c]);
-            EXPECT(count_entries(path) == 2 - s);
+            EXPECT(test_folder_entries(path, NULL, 0) == 2 - s);
             for (int i = 0; i < 2 - s; i++) {
                 bool is_png = (i * NC + c) % 4 == 1;
                 png += is_png;
@@ -311,7 +287,7 @@ TEST(shapes_existing_dataset_is_kept) {
     EXPECT(before.st_ino == after.st_ino);
     EXPECT(dir_before.st_mtim.tv_nsec == dir_after.st_mtim.tv_nsec && dir_before.st_ino == dir_after.st_ino);
     EXPECT(hash_tree(root, &n2) == h1 && n1 == n2);
-    EXPECT(count_entries(dir) == 1); // no temporary folder left beside it
+    EXPECT(test_folder_entries(dir, NULL, 0) == 1); // no temporary folder left beside it
     // A file where the folder should be is an error, and stays.
     snprintf(other, sizeof other, "%s/shapes", dir);
     FILE *f = fopen(other, "w");

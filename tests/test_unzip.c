@@ -15,6 +15,7 @@
 
 #include "core/rng.h"
 #include "data/unzip.h"
+#include "file_util.h"
 #include "scratch.h"
 #include "test.h"
 
@@ -63,48 +64,12 @@ static bool make_zip(const char *path, const Item *items, int n) {
     return true;
 }
 
-static char *read_file(const char *path, size_t *len) {
-    *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)(n > 0 ? n : 0) + 1);
-    if (b && fread(b, 1, (size_t)n, f) == (size_t)n) {
-        *len = (size_t)n;
-        b[n] = '\0';
-    }
-    fclose(f);
-    return b;
-}
-
-static bool write_file(const char *path, const void *data, size_t len) {
-    FILE *f = fopen(path, "wb");
-    if (!f) return false;
-    bool ok = fwrite(data, 1, len, f) == len;
-    return fclose(f) == 0 && ok;
-}
-
 static bool file_is(const char *path, const char *want) {
     size_t len;
-    char *got = read_file(path, &len);
+    char *got = test_file_read(path, &len);
     bool same = got && len == strlen(want) && !memcmp(got, want, len);
     free(got);
     return same;
-}
-
-// The entries of `dir` (not . and ..); the first one's name goes to `first` when given.
-static int count_entries(const char *dir, char *first, size_t cap) {
-    DIR *d = opendir(dir);
-    if (!d) return -1;
-    int n = 0;
-    for (const struct dirent *e; (e = readdir(d)) != NULL;) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        if (n++ == 0 && first) snprintf(first, cap, "%s", e->d_name);
-    }
-    closedir(d);
-    return n;
 }
 
 // A scratch folder holding a datasets directory "<dir>/datasets" and the zip "<dir>/in.zip".
@@ -146,7 +111,7 @@ TEST(unzip_one_top_folder_becomes_the_dataset_folder) {
     if (make_zip(s.zip, items, 6)) {
         EXPECT_OK(unzip(&s));
         char first[256] = "";
-        EXPECT(count_entries(s.datasets, first, sizeof first) == 1 && !strcmp(first, "mini"));
+        EXPECT(test_folder_entries(s.datasets, first, sizeof first) == 1 && !strcmp(first, "mini"));
         char want[2 * CAP];
         snprintf(want, sizeof want, "%s/mini", s.datasets);
         EXPECT(!strcmp(s.root, want));
@@ -168,7 +133,7 @@ TEST(unzip_loose_files_go_into_a_folder_named_after_the_zip) {
     if (make_zip(s.zip, items, 3)) {
         EXPECT_OK(unzip(&s));
         char first[256] = "";
-        EXPECT(count_entries(s.datasets, first, sizeof first) == 1 && !strcmp(first, "in"));
+        EXPECT(test_folder_entries(s.datasets, first, sizeof first) == 1 && !strcmp(first, "in"));
         expect_path(&s, "in/images/a.jpg", "a");
         expect_path(&s, "in/labels/a.txt", "b");
         expect_path(&s, "in/README", "c");
@@ -183,10 +148,10 @@ TEST(unzip_leaves_an_existing_dataset_folder_alone) {
     char mine[2 * CAP], keep[3 * CAP];
     snprintf(mine, sizeof mine, "%s/mini", s.datasets);
     snprintf(keep, sizeof keep, "%s/keep.txt", mine);
-    if (make_zip(s.zip, items, 1) && mkdir(mine, 0777) == 0 && write_file(keep, "mine", 4)) {
+    if (make_zip(s.zip, items, 1) && mkdir(mine, 0777) == 0 && test_file_write(keep, "mine", 4)) {
         EXPECT_FAILS_WITH(unzip(&s), "already exists and is not an empty folder");
-        EXPECT(file_is(keep, "mine") && count_entries(mine, NULL, 0) == 1);
-        EXPECT(count_entries(s.datasets, NULL, 0) == 1); // no temporary folder left
+        EXPECT(file_is(keep, "mine") && test_folder_entries(mine, NULL, 0) == 1);
+        EXPECT(test_folder_entries(s.datasets, NULL, 0) == 1); // no temporary folder left
         // An empty folder of that name is replaced.
         remove(keep);
         EXPECT_OK(unzip(&s));
@@ -203,8 +168,8 @@ static void expect_refused(const char *tag, const Item *items, int n, const char
     if (!setup(&s, tag)) return;
     if (make_zip(s.zip, items, n)) {
         EXPECT_FAILS_WITH(unzip(&s), fragment);
-        EXPECT(count_entries(s.datasets, NULL, 0) == 0);
-        EXPECT(count_entries(s.dir, NULL, 0) == 2); // datasets/ and in.zip: nothing escaped
+        EXPECT(test_folder_entries(s.datasets, NULL, 0) == 0);
+        EXPECT(test_folder_entries(s.dir, NULL, 0) == 2); // datasets/ and in.zip: nothing escaped
     }
     scratch_remove(s.dir);
 }
@@ -236,7 +201,7 @@ TEST(unzip_refuses_damaged_zips) {
     const char *payload = "PAYLOAD-PAYLOAD-PAYLOAD-PAYLOAD";
     Item items[] = {{.name = "ds/a.txt", .data = "first"}, {.name = "ds/b.txt", .data = payload, .stored = true}};
     size_t len = 0;
-    char *good = make_zip(s.zip, items, 2) ? read_file(s.zip, &len) : NULL;
+    char *good = make_zip(s.zip, items, 2) ? test_file_read(s.zip, &len) : NULL;
     EXPECT(good != NULL && len > 0);
     if (good) {
         // A flipped byte in stored data: only the CRC can tell.
@@ -246,22 +211,22 @@ TEST(unzip_refuses_damaged_zips) {
         EXPECT(hit != NULL);
         if (hit) {
             hit[3] ^= 0x20;
-            EXPECT(write_file(s.zip, good, len));
+            EXPECT(test_file_write(s.zip, good, len));
             EXPECT_FAILS_WITH(unzip(&s), "\"ds/b.txt\" is damaged");
-            EXPECT(count_entries(s.datasets, NULL, 0) == 0);
+            EXPECT(test_folder_entries(s.datasets, NULL, 0) == 0);
             hit[3] ^= 0x20;
         }
         // Cut short, as an interrupted transfer leaves it (the central directory is at the end).
-        EXPECT(write_file(s.zip, good, len / 2));
+        EXPECT(test_file_write(s.zip, good, len / 2));
         EXPECT_FAILS_WITH(unzip(&s), "is not a valid zip archive");
-        EXPECT(count_entries(s.datasets, NULL, 0) == 0);
+        EXPECT(test_folder_entries(s.datasets, NULL, 0) == 0);
         // Not a zip at all: an HTML error page served with status 200.
         const char *html = "<html><body>404 Not Found</body></html>";
-        EXPECT(write_file(s.zip, html, strlen(html)));
+        EXPECT(test_file_write(s.zip, html, strlen(html)));
         EXPECT_FAILS_WITH(unzip(&s), "is not a valid zip archive");
-        EXPECT(write_file(s.zip, "", 0));
+        EXPECT(test_file_write(s.zip, "", 0));
         EXPECT_FAILS_WITH(unzip(&s), "is not a valid zip archive");
-        EXPECT(count_entries(s.datasets, NULL, 0) == 0);
+        EXPECT(test_folder_entries(s.datasets, NULL, 0) == 0);
     }
     free(good);
     scratch_remove(s.dir);
@@ -287,7 +252,7 @@ TEST(unzip_failed_write_leaves_nothing) {
             signal(SIGXFSZ, old_xfsz);
             EXPECT(rc != 0 && strstr(yolo_error(), "big.bin") && strstr(yolo_error(), strerror(EFBIG)));
             yolo_error_clear();
-            EXPECT(count_entries(s.datasets, NULL, 0) == 0);
+            EXPECT(test_folder_entries(s.datasets, NULL, 0) == 0);
         }
     }
     free(big);
@@ -351,7 +316,7 @@ TEST(fuzz_unzip_mutated_zips) {
                     {.name = "ds/labels/train/a.txt", .data = "0 0.5 0.5 0.25 0.25\n1 0.1 0.2 0.3 0.4\n", .stored = true},
                     {.name = "ds/images/val/b.png", .data = "PNG PNG PNG"}};
     size_t len = 0;
-    uint8_t *good = make_zip(s.zip, items, 4) ? (uint8_t *)read_file(s.zip, &len) : NULL;
+    uint8_t *good = make_zip(s.zip, items, 4) ? (uint8_t *)test_file_read(s.zip, &len) : NULL;
     uint8_t *buf = malloc(len + 1);
     EXPECT(good && buf);
     int unpacked = 0, refused = 0;
@@ -359,7 +324,7 @@ TEST(fuzz_unzip_mutated_zips) {
         RngCursor c = rng_cursor(2024, (uint64_t)i);
         memcpy(buf, good, len);
         size_t n = mutate(buf, len, &c);
-        if (!write_file(s.zip, buf, n)) {
+        if (!test_file_write(s.zip, buf, n)) {
             test_fail(__FILE__, __LINE__, "cannot write %s", s.zip);
             break;
         }
@@ -368,20 +333,20 @@ TEST(fuzz_unzip_mutated_zips) {
         if (unzip(&s) == 0) {
             // Whole: one folder in the datasets directory, no temporary one beside it.
             unpacked++;
-            if (count_entries(s.datasets, first, sizeof first) != 1 || strstr(first, ".unzip-"))
+            if (test_folder_entries(s.datasets, first, sizeof first) != 1 || strstr(first, ".unzip-"))
                 test_fail(__FILE__, __LINE__, "mutation %d: unpacked, but the datasets directory holds %d entries (%s)", i,
-                          count_entries(s.datasets, NULL, 0), first);
+                          test_folder_entries(s.datasets, NULL, 0), first);
             char root[2 * CAP];
             snprintf(root, sizeof root, "%s/%s", s.datasets, first);
             scratch_remove(root);
         } else {
             refused++;
             if (!yolo_error()[0]) test_fail(__FILE__, __LINE__, "mutation %d: refused without a message", i);
-            if (count_entries(s.datasets, NULL, 0) != 0)
+            if (test_folder_entries(s.datasets, NULL, 0) != 0)
                 test_fail(__FILE__, __LINE__, "mutation %d: refused (%s) but left files behind", i, yolo_error());
         }
         yolo_error_clear();
-        if (count_entries(s.dir, NULL, 0) != 2) test_fail(__FILE__, __LINE__, "mutation %d: wrote outside datasets/", i);
+        if (test_folder_entries(s.dir, NULL, 0) != 2) test_fail(__FILE__, __LINE__, "mutation %d: wrote outside datasets/", i);
     }
     // Both outcomes occur: the fuzz reaches past the first check.
     EXPECT(unpacked > 0 && refused > 0);

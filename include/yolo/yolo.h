@@ -25,7 +25,9 @@
 // what it quiets on the command line. Files go where the command writes them: runs/TASK/NAME
 // (PROJECT/NAME with project=) from the current directory, datasets in $YOLO_DATASETS_DIR or
 // ./datasets. Model and dataset names without a path (yolov8n.yaml, coco8.yaml) are looked up
-// in the configs/ folder of the source tree the library was built from (`yolo checks` shows it).
+// in $YOLO_CONFIG_DIR when it is set, else in the installed copy (<prefix>/share/yolo, put there
+// by meson install), else in the configs/ folder of the source tree the library was built from
+// (`yolo checks` shows which).
 //
 // Threads and state. yolo_error() is per thread. Everything else keeps no state between calls:
 // a program may train, validate and predict any number of times in sequence. Runs are not meant

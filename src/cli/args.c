@@ -533,8 +533,8 @@ int args_format(const Args *a, const char *key, char *out, size_t cap) {
 
 // ---- Defaults -----------------------------------------------------------------------------
 
-// Built in rather than read from YOLO_CONFIG_DIR at run time: the program then has its defaults
-// wherever it runs, and they always match the table it was built with.
+// Built in rather than read from the config folder (io/config_dir.h) at run time: the program
+// then has its defaults wherever it runs, and they always match the table it was built with.
 const char *args_default_yaml(void) { return YOLO_DEFAULT_YAML; }
 
 int args_copy_default(const char *path) {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/status.h"
+#include "io/config_dir.h"
 #include "nn/model.h"
 
 // The keys info reads.
@@ -48,7 +49,9 @@ static void print_table(const Graph *g, const Model *m, const char *name, int im
 int info_main(const Args *a) {
     TRY(check_info_keys(a));
     ModelDef def;
-    TRY(model_yaml_load(a->model, YOLO_CONFIG_DIR "/models", &def));
+    char models[4200];
+    TRY(config_subdir("models", models, sizeof models));
+    TRY(model_yaml_load(a->model, models, &def));
     Backend *backend = backend_cpu_create(1);
     Graph *g = backend ? graph_create(backend) : NULL;
     Model m;

@@ -9,6 +9,7 @@
 #include "backend/device.h"
 #include "cli/args.h"
 #include "core/status.h"
+#include "io/config_dir.h"
 #include "yolo/version.h"
 
 void special_print_help(FILE *out) {
@@ -60,13 +61,16 @@ int special_copy_cfg(void) {
 }
 
 int special_checks(void) {
-    bool configs = access(YOLO_CONFIG_DIR "/models", R_OK) == 0 && access(YOLO_CONFIG_DIR "/datasets", R_OK) == 0;
+    char models[4200], datasets[4200];
+    bool configs = config_subdir("models", models, sizeof models) == 0 && access(models, R_OK) == 0 &&
+                   config_subdir("datasets", datasets, sizeof datasets) == 0 && access(datasets, R_OK) == 0;
+    yolo_error_clear(); // a path too long is reported as configs missing
     printf("yolo %s\n"
            "built with: C compiler %s, C standard %ld\n"
-           "configs: %s (%s)\n"
+           "configs: %s (%s: %s)\n"
            "CPU cores online: %ld\n"
            "BLAS: %s\n",
-           YOLO_VERSION, __VERSION__, __STDC_VERSION__, YOLO_CONFIG_DIR,
+           YOLO_VERSION, __VERSION__, __STDC_VERSION__, config_dir(), config_dir_origin(),
            configs ? "models and datasets found" : "missing: model and dataset files cannot be read", sysconf(_SC_NPROCESSORS_ONLN),
            openblas_get_config());
     // CUDA support and the GPUs: a build with CUDA on a machine without a driver or GPU says so

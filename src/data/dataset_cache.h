@@ -3,7 +3,7 @@
 // labels, the summary counts and the warnings) under a key that hashes every listed image's path
 // and the sizes and mtimes of the image and label files. A cache is used only when its key
 // matches and every length and value in it checks out; anything else is ignored and rewritten.
-// Internal to dataset.c.
+// Internal to the dataset files (dataset_scan.c).
 #ifndef YOLO_DATA_DATASET_CACHE_H
 #define YOLO_DATA_DATASET_CACHE_H
 

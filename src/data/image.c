@@ -1,10 +1,17 @@
-// Image memory and resizing; decoding and encoding live in image_io.c.
+// Image memory, resizing, and which file names are images; decoding and encoding live in
+// image_io.c.
 #include "data/image.h"
 
 #include <math.h>
 #include <stdlib.h>
 
 #include "core/status.h"
+#include "io/path.h"
+
+bool image_suffix_listed(const char *path) {
+    static const char *const IMG_FORMATS[] = {"bmp", "dng", "jpeg", "jpg", "mpo", "png", "tif", "tiff", "webp", "pfm", "heic"};
+    return PATH_SUFFIX_IN(path, IMG_FORMATS);
+}
 
 int image_alloc(Image *img, int w, int h) {
     img->w = img->h = 0;

@@ -4,6 +4,7 @@
 #ifndef YOLO_DATA_IMAGE_H
 #define YOLO_DATA_IMAGE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +26,11 @@ int image_read_size(const char *path, int *w, int *h);
 
 int image_write_png(const char *path, const Image *img);
 int image_write_jpeg(const char *path, const Image *img, int quality);
+
+// Ultralytics' IMG_FORMATS: whether the file name ends in an image suffix (bmp, jpg, png, webp,
+// ...; any case). Datasets and predict sources list files by it; what the decoders read is told
+// by the file's signature.
+bool image_suffix_listed(const char *path);
 
 int image_alloc(Image *img, int w, int h); // pixels uninitialised
 void image_free(Image *img);

@@ -7,6 +7,7 @@
 #include <yaml.h>
 
 #include "core/status.h"
+#include "io/config_dir.h"
 
 static bool ends_with(const char *s, const char *suffix) {
     size_t n = strlen(s), k = strlen(suffix);
@@ -122,7 +123,9 @@ int inference_model_open(const char *model, const char *task, const char *mode, 
         rc = yolo_fail("model=%s is a model description without trained weights; give a checkpoint, i.e. "
                        "model=runs/%s/train/weights/best.ckpt", model, task);
     } else {
-        rc = model_yaml_load(model, YOLO_CONFIG_DIR "/models", &im->def);
+        char models[4200];
+        rc = config_subdir("models", models, sizeof models);
+        if (rc == 0) rc = model_yaml_load(model, models, &im->def);
         const char *have = rc == 0 ? head_task(&im->def) : task;
         if (rc == 0 && strcmp(have, task) != 0)
             rc = yolo_fail("%s is a %s model, not a %s one; run it with `yolo %s %s model=%s`", im->def.path, have, task, have,

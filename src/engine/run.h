@@ -1,6 +1,7 @@
-// A training run's state as the trainer's files share it: trainer.c (setup, the epoch loop,
-// checkpoints), run_state.c (the checkpoint's state JSON written and restored), run_validate.c
-// (validation graphs and the validation pass). Private to src/engine.
+// A training run's state as the trainer's files share it: trainer.c (setup and the epoch loop),
+// run_save.c (checkpoints and results.csv rows), run_state.c (the checkpoint's state JSON written
+// and restored), run_validate.c (validation graphs and the validation pass). Private to
+// src/engine.
 #ifndef YOLO_ENGINE_RUN_H
 #define YOLO_ENGINE_RUN_H
 
@@ -85,6 +86,13 @@ int run_dataset_gone(const Run *r);
 cJSON *run_state_json(const Run *r, int epochs_done, int batch, bool finished, double elapsed);
 int run_resumed_dir(const char *ckpt, char *out, size_t cap);
 int run_rewrite_results(const Run *r, const char *path);
+
+// run_save.c: last.ckpt at position (epochs_done, batch) (at an epoch end, batch 0, also
+// best.ckpt when best and epoch<N>.ckpt by save_period), and the results.csv row of an epoch
+// (also kept in r->history for the checkpoint).
+int run_save_checkpoints(Run *r, int epochs_done, int batch, bool best, bool finished, double elapsed);
+int run_log_epoch(Run *r, int epoch, double elapsed, const double *train_losses, const double *metrics,
+                  const double *val_losses);
 
 // run_validate.c
 int run_validate(Run *r, double *val_losses, double *metrics, double *fitness, bool table);

@@ -1,8 +1,10 @@
 #include "engine/run_dir.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include "core/status.h"
@@ -44,4 +46,16 @@ int run_dir_create(const char *project, const char *task, const char *name, bool
     char weights[4200];
     snprintf(weights, sizeof weights, "%s/weights", out);
     return make_dirs(weights);
+}
+
+// One process trains a run folder at a time: two would interleave results.csv and checkpoints.
+int run_dir_lock(const char *run_dir, int *fd) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/weights/.lock", run_dir);
+    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (*fd < 0) return yolo_fail("cannot create %s: %s", path, strerror(errno));
+    if (flock(*fd, LOCK_EX | LOCK_NB) != 0)
+        return yolo_fail("%s is being trained by another process (%s is locked); wait for it or stop it first", run_dir,
+                         path);
+    return 0;
 }

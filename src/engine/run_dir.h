@@ -14,4 +14,9 @@ int run_dir_create(const char *project, const char *task, const char *name, bool
 int run_dir_new(const char *project, const char *task, const char *name, const char *mode, bool exist_ok, char *out,
                 size_t cap);
 
+// Takes the run folder's lock (<run_dir>/weights/.lock, flock: the kernel drops it when the process
+// dies) into *fd, which the caller closes when the run ends; -1 with a message when another
+// process holds it.
+int run_dir_lock(const char *run_dir, int *fd);
+
 #endif

@@ -1,14 +1,15 @@
+// Training (spec §7): a run set up from its options (dataset, model, optimizer, loaders, the
+// task's criterion and validator, the run folder; on resume all of it from last.ckpt) and its
+// epoch loop. What the run writes is run_save.c, its checkpoint state run_state.c, validation
+// run_validate.c.
 #include "engine/trainer.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,9 +20,9 @@
 #include "engine/checkpoint.h"
 #include "engine/optimizer.h"
 #include "engine/progress.h"
-#include "engine/results.h"
 #include "engine/run_dir.h"
 #include "io/atomic_file.h"
+#include "io/config_dir.h"
 #include "plot/results_plot.h"
 #include "tasks/task.h"
 #include "yolo/version.h"
@@ -56,7 +57,9 @@ static int load_data_and_model(Run *r) {
                              o->model);
         TRY(checkpoint_model_def(from, &r->def));
     } else {
-        TRY(model_yaml_load(o->model, YOLO_CONFIG_DIR "/models", &r->def));
+        char models[4200];
+        TRY(config_subdir("models", models, sizeof models));
+        TRY(model_yaml_load(o->model, models, &r->def));
     }
     if (r->def.nc != r->data.nc) printf("Overriding model nc=%d with the dataset's nc=%d\n", r->def.nc, r->data.nc);
     r->g = graph_create(r->backend);
@@ -149,38 +152,6 @@ static int check_finite(const double *losses, int n, const TaskImpl *task, int e
     return 0;
 }
 
-// last.ckpt at position (epochs_done, batch); at an epoch end (batch 0) also best.ckpt when best
-// and epoch<N>.ckpt by save_period.
-static int save_checkpoints(Run *r, int epochs_done, int batch, bool best, bool finished, double elapsed) {
-    if (!r->o->save) return 0;
-    cJSON *s = run_state_json(r, epochs_done, batch, finished, elapsed);
-    char *text = s ? cJSON_PrintUnformatted(s) : NULL;
-    cJSON_Delete(s);
-    if (!text) return yolo_fail("out of memory writing the checkpoint state");
-    r->last_save = now_seconds();
-    // Accumulation runs across epoch ends and saves: when the last micro-batch took no optimizer
-    // step, its gradients are part of the state.
-    int epoch = epochs_done - 1;
-    bool partial = r->last_opt_step != (int64_t)r->nb * epochs_done + batch - 1;
-    CheckpointContent c = {.g = r->g, .ema = &r->ema, .optim = &r->optim, .with_grads = partial, .task = r->task->name,
-                           .state_json = text};
-    char path[4200], prev[4200];
-    snprintf(path, sizeof path, "%s/weights/last.ckpt", r->run_dir);
-    snprintf(prev, sizeof prev, "%s/weights/last.prev.ckpt", r->run_dir);
-    int rc = checkpoint_save(path, r->keep_prev ? NULL : prev, &c);
-    if (rc == 0) r->keep_prev = false;
-    if (rc == 0 && best && batch == 0) {
-        snprintf(path, sizeof path, "%s/weights/best.ckpt", r->run_dir);
-        rc = checkpoint_save(path, NULL, &c);
-    }
-    if (rc == 0 && batch == 0 && r->o->save_period > 0 && epoch % r->o->save_period == 0) {
-        snprintf(path, sizeof path, "%s/weights/epoch%d.ckpt", r->run_dir, epoch);
-        rc = checkpoint_save(path, NULL, &c);
-    }
-    free(text);
-    return rc;
-}
-
 enum { EPOCH_DONE = 0, EPOCH_INTERRUPTED = 1 };
 
 // One epoch's micro-batches from r->start_batch (a resumed position, then 0). Returns
@@ -249,7 +220,7 @@ static int train_epoch(Run *r, int epoch) {
         double now = now_seconds();
         bool periodic = o->save_minutes > 0 && now - r->last_save >= o->save_minutes * 60.0 && k + 1 < r->nb;
         if (interrupt_signal || periodic) {
-            TRY(save_checkpoints(r, epoch, k + 1, false, false, r->elapsed_before + now - r->start));
+            TRY(run_save_checkpoints(r, epoch, k + 1, false, false, r->elapsed_before + now - r->start));
             if (interrupt_signal) {
                 progress_end(&p, text, now_seconds());
                 return EPOCH_INTERRUPTED;
@@ -271,44 +242,6 @@ static int interrupted(const Run *r) {
            "  yolo %s train resume model=%s/weights/last.ckpt\n",
            interrupt_signal == SIGTERM ? "SIGTERM" : "SIGINT", r->task->name, r->run_dir);
     return 128 + interrupt_signal;
-}
-
-static int log_epoch(Run *r, int epoch, double elapsed, const double *train_losses, const double *metrics,
-                     const double *val_losses) {
-    const TaskImpl *t = r->task;
-    const char *columns[MAX_COLUMNS];
-    char names[MAX_COLUMNS][48];
-    double values[MAX_COLUMNS];
-    int n = 0;
-    columns[n] = "epoch";
-    values[n++] = epoch + 1;
-    columns[n] = "time";
-    values[n++] = elapsed;
-    for (int i = 0; i < t->n_losses; i++) {
-        snprintf(names[n], sizeof names[n], "train/%s", t->loss_names[i]);
-        columns[n] = names[n];
-        values[n++] = train_losses[i];
-    }
-    for (int i = 0; i < t->n_metrics; i++) {
-        columns[n] = t->metric_names[i];
-        values[n++] = metrics[i];
-    }
-    for (int i = 0; i < t->n_losses; i++) {
-        snprintf(names[n], sizeof names[n], "val/%s", t->loss_names[i]);
-        columns[n] = names[n];
-        values[n++] = val_losses[i];
-    }
-    for (int j = 0; j < OPTIM_GROUPS; j++) {
-        snprintf(names[n], sizeof names[n], "lr/pg%d", j);
-        columns[n] = names[n];
-        values[n++] = r->optim.group[j].lr;
-    }
-    cJSON *row = cJSON_CreateObject();
-    for (int i = 0; i < n; i++) cJSON_AddNumberToObject(row, columns[i], values[i]);
-    cJSON_AddItemToArray(r->history, row);
-    char path[4200];
-    snprintf(path, sizeof path, "%s/results.csv", r->run_dir);
-    return results_append(path, columns, n, values);
 }
 
 static void release(Run *r) {
@@ -334,18 +267,6 @@ static void release(Run *r) {
     if (r->lock_fd >= 0) close(r->lock_fd);
 }
 
-// One process trains a run folder at a time: two would interleave results.csv and checkpoints.
-static int lock_run_dir(Run *r) {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/weights/.lock", r->run_dir);
-    r->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (r->lock_fd < 0) return yolo_fail("cannot create %s: %s", path, strerror(errno));
-    if (flock(r->lock_fd, LOCK_EX | LOCK_NB) != 0)
-        return yolo_fail("%s is being trained by another process (%s is locked); wait for it or stop it first", r->run_dir,
-                         path);
-    return 0;
-}
-
 static int setup(Run *r) {
     const TrainOptions *o = r->o;
     r->task = task_impl(o->task);
@@ -361,7 +282,7 @@ static int setup(Run *r) {
             return yolo_fail("%s is a %s checkpoint; resume it with `yolo %s train resume model=%s`", r->ck.path, r->ck.task,
                              r->ck.task, r->ck.path);
         TRY(run_resumed_dir(r->ck.path, r->run_dir, sizeof r->run_dir));
-        TRY(lock_run_dir(r));
+        TRY(run_dir_lock(r->run_dir, &r->lock_fd));
         size_t n = strlen(r->ck.path);
         r->keep_prev = n >= 15 && !strcmp(r->ck.path + n - 15, "/last.prev.ckpt");
     } else if (o->weights[0]) {
@@ -378,7 +299,7 @@ static int setup(Run *r) {
     checkpoint_close(&r->weights); // copied into the graph: its memory is not needed any more
     if (!o->resume[0]) {
         TRY(run_dir_create(o->project, r->task->name, o->name, o->exist_ok, r->run_dir, sizeof r->run_dir));
-        TRY(lock_run_dir(r));
+        TRY(run_dir_lock(r->run_dir, &r->lock_fd));
     }
     char path[4200];
     snprintf(path, sizeof path, "%s/args.yaml", r->run_dir);
@@ -420,11 +341,11 @@ static int loop(Run *r) {
             r->stale++;
         }
         elapsed = r->elapsed_before + now_seconds() - r->start;
-        TRY(log_epoch(r, epoch, elapsed, r->epoch_losses, metrics, val_losses));
+        TRY(run_log_epoch(r, epoch, elapsed, r->epoch_losses, metrics, val_losses));
         if (o->plots && results_plot_dir(r->run_dir) != 0) chart_warn("results.png");
         bool stop = last || (o->patience > 0 && r->stale >= o->patience);
         if (stop && o->plots && t->write_plots && t->write_plots(r->validator, r->run_dir) != 0) chart_warn("validation plots");
-        TRY(save_checkpoints(r, epoch + 1, 0, best, stop, elapsed));
+        TRY(run_save_checkpoints(r, epoch + 1, 0, best, stop, elapsed));
         if (!stop && epoch + 1 == o->stop_after_epoch) interrupt_signal = SIGINT;
         // A signal during validation stops here, at the epoch end just saved.
         if (!stop && interrupt_signal) return interrupted(r);

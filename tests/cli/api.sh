@@ -6,26 +6,6 @@ build=$(dirname "$yolo")
 api_home=$PWD
 mkdir -p api && cd api || exit 1
 
-# run_lines NAME EXIT_CODE PATTERN... -- COMMAND...: runs COMMAND; passes when it exits with
-# EXIT_CODE and every PATTERN matches a line of its output.
-run_lines() {
-  local name=$1 want_rc=$2 patterns=() missing=""
-  shift 2
-  while [ "$1" != "--" ]; do patterns+=("$1"); shift; done
-  shift
-  "$@" >api.out 2>&1
-  local rc=$?
-  for p in "${patterns[@]}"; do grep -Eq -- "$p" api.out || missing="$missing [$p]"; done
-  if [ "$rc" -eq "$want_rc" ] && [ -z "$missing" ]; then
-    passed=$((passed + 1))
-    echo "ok   $name"
-  else
-    failed=$((failed + 1))
-    echo "FAIL $name: exit $rc (want $want_rc), missing:$missing; output:"
-    tail -n 20 api.out | sed 's/^/    /'
-  fi
-}
-
 # What the example prints: training, validation of best.ckpt, the boxes of the 4 images.
 example_lines=("^libyolo [0-9]+\.[0-9]+\.[0-9]+$" "^trained: runs/detect/example[0-9]*/weights/best.ckpt$"
   "^metrics/mAP50-95\(B\) = [0-9]+\.[0-9]{5}$" "^fitness = [0-9.]+ \(in runs/detect/val[0-9]*\)$"

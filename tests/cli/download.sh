@@ -12,30 +12,6 @@ dl_home=$PWD
 mkdir -p dl/www
 cd dl || exit 1
 
-# expect_lines NAME EXIT_CODE PATTERN... -- ARGS: like expect, with every PATTERN matching a line
-# of the output (the download's lines come from different steps).
-expect_lines() {
-  local name=$1 want_rc=$2
-  shift 2
-  local patterns=()
-  while [ "$1" != "--" ]; do
-    patterns+=("$1")
-    shift
-  done
-  shift
-  "$yolo" "$@" >dl.out 2>&1
-  local rc=$? missing=""
-  for p in "${patterns[@]}"; do grep -Eq -- "$p" dl.out || missing="$missing [$p]"; done
-  if [ "$rc" -eq "$want_rc" ] && [ -z "$missing" ]; then
-    passed=$((passed + 1))
-    echo "ok   $name"
-  else
-    failed=$((failed + 1))
-    echo "FAIL $name: exit $rc (want $want_rc), no line matches:$missing; output:"
-    head -n 20 dl.out | sed 's/^/    /'
-  fi
-}
-
 # What the datasets directory holds, one line.
 listing() { ls -A datasets 2>/dev/null | tr '\n' ' '; }
 
@@ -82,7 +58,7 @@ dataset_yaml() { # NAME DOWNLOAD
     "$1" "$2" >"$1.yaml"
 }
 dataset_yaml tiny8 "$url/tiny8.zip"
-expect_lines "download: fetches the zip over HTTP, unpacks it and trains" 0 \
+expect_all "download: fetches the zip over HTTP, unpacks it and trains" 0 \
   "^Downloading $url/tiny8.zip to 'datasets/tiny8.zip'" "^Unzipped 16 files .* to datasets/tiny8$" \
   "^Dataset download success" "^train: 4 images" "1 epochs completed" -- \
   detect train data=tiny8.yaml epochs=1 imgsz=64 batch=4 workers=0
@@ -108,11 +84,11 @@ expect "download: as Python code is refused by name" 1 "is Python code, which Ul
 # The first request of /flaky/ drops the connection halfway; the retry gets the whole zip. The
 # missing model ends the run right after the dataset is loaded.
 dataset_yaml flaky8 "$url/flaky/flaky8.zip"
-expect_lines "a dropped connection is retried" 1 "retrying 1/3 in 1s" "^Unzipped 16 files .* to datasets/flaky8$" \
+expect_all "a dropped connection is retried" 1 "retrying 1/3 in 1s" "^Unzipped 16 files .* to datasets/flaky8$" \
   "^train: 4 images" "model nope.yaml not found" -- detect train data=flaky8.yaml model=nope.yaml
 
 dataset_yaml moved8 "$url/moved/moved8.zip"
-expect_lines "a redirect is followed" 1 "^Unzipped 16 files .* to datasets/moved8$" "model nope.yaml not found" -- \
+expect_all "a redirect is followed" 1 "^Unzipped 16 files .* to datasets/moved8$" "model nope.yaml not found" -- \
   detect train data=moved8.yaml model=nope.yaml
 
 # SIGINT while /slow/ trickles the zip in: the download stops and leaves nothing behind.

@@ -4,31 +4,7 @@
 expect "a 1-epoch run for val and predict" 0 "Results saved to runs/detect/modes" -- \
   detect train data=shapes8.yaml epochs=1 imgsz=64 batch=4 workers=0 name=modes
 ckpt=runs/detect/modes/weights/last.ckpt
-# image_size FILE: "WxH" of a JPEG or PNG as file(1) reads its header ("" for anything else).
-image_size() {
-  file -b "$1" | sed -nE 's/^JPEG image data.*, ([0-9]+)x([0-9]+), components.*/\1x\2/p; s/^PNG image data, ([0-9]+) x ([0-9]+),.*/\1x\2/p'
-}
 check "the run's train_batch0.jpg is a JPEG" test -n "$(image_size runs/detect/modes/train_batch0.jpg)"
-# expect_all NAME EXIT_CODE PATTERN... -- ARGS: as expect, with every PATTERN matching a line.
-expect_all() {
-  local name=$1 want_rc=$2 patterns=() ok=1
-  shift 2
-  while [ "$1" != "--" ]; do patterns+=("$1"); shift; done
-  shift
-  local out rc
-  out=$("$yolo" "$@" 2>&1)
-  rc=$?
-  [ "$rc" -eq "$want_rc" ] || ok=0
-  for p in "${patterns[@]}"; do printf '%s' "$out" | grep -Eq -- "$p" || ok=0; done
-  if [ $ok -eq 1 ]; then
-    passed=$((passed + 1))
-    echo "ok   $name"
-  else
-    failed=$((failed + 1))
-    echo "FAIL $name: exit $rc (want $want_rc), output:"
-    printf '%s\n' "$out" | head -n 20 | sed 's/^/    /'
-  fi
-}
 expect_all "val prints the per-class table on the checkpoint's own dataset" 0 "^Validating $ckpt on data=shapes8.yaml \(the dataset it was trained on\), split=val, imgsz=64 \(as trained\)$" \
   "^ +all +4 +16 " "^ +circle +2 +3 " "^Speed: .*ms preprocess" "^Results saved to runs/detect/val$" -- detect val model=$ckpt
 check "val writes metrics.json" grep -q '"metrics/mAP50-95(B)":' runs/detect/val/metrics.json

@@ -7,23 +7,8 @@ here=$(cd "$(dirname "$0")" && pwd) # tests/cli, absolute for the same reason
 passed=0
 failed=0
 
-# expect NAME EXIT_CODE PATTERN -- ARGS...: runs yolo ARGS, checks the exit code and that the
-# combined output matches the extended regular expression PATTERN.
-expect() {
-  local name=$1 want_rc=$2 pattern=$3
-  shift 4
-  local out rc
-  out=$("$yolo" "$@" 2>&1)
-  rc=$?
-  if [ "$rc" -eq "$want_rc" ] && printf '%s' "$out" | grep -Eq -- "$pattern"; then
-    passed=$((passed + 1))
-    echo "ok   $name"
-  else
-    failed=$((failed + 1))
-    echo "FAIL $name: exit $rc (want $want_rc), output:"
-    printf '%s\n' "$out" | head -n 20 | sed 's/^/    /'
-  fi
-}
+# expect, check, image_size, ...: the helpers every test script uses.
+. "$here/lib.sh"
 
 expect "version prints the version" 0 '^[0-9]+\.[0-9]+\.[0-9]+' -- version
 expect "help shows the grammar" 0 'yolo TASK MODE key=value' -- help
@@ -39,19 +24,6 @@ expect "info rejects a model of another task" 1 'is a classify model; run .yolo 
 expect "info rejects an unknown key" 1 "'epochs' is not an argument of info" -- detect info epochs=3
 expect "info rejects a bad imgsz" 1 'imgsz=33 must be a multiple of 32' -- detect info imgsz=33
 expect "info names a missing model" 1 'model nope.yaml not found' -- detect info model=nope.yaml
-
-# check NAME COMMAND...: passes when COMMAND succeeds.
-check() {
-  local name=$1
-  shift
-  if "$@"; then
-    passed=$((passed + 1))
-    echo "ok   $name"
-  else
-    failed=$((failed + 1))
-    echo "FAIL $name"
-  fi
-}
 
 # The grammar (ultralytics-behaviour.md §1); the exact messages are in tests/test_args.c.
 expect "-h is help" 0 'usage: yolo' -- -h
@@ -98,17 +70,11 @@ check "results.csv has the detect columns and 2 rows" test "$(head -n 1 runs/det
 check "the run folder has args.yaml and the checkpoints" test -s runs/detect/train/args.yaml -a -s runs/detect/train/weights/last.ckpt -a -s runs/detect/train/weights/best.ckpt
 check "args.yaml records the arguments" grep -q '^epochs: 2$' runs/detect/train/args.yaml
 # Plots (plots=True by default): results.png after every epoch, the final validation's confusion
-# matrices and curves; png_size reads a PNG's width and height from its IHDR chunk.
-png_size() {
-  [ "$(head -c 8 "$1" 2>/dev/null | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || return 0
-  local b
-  read -ra b <<<"$(od -An -tu1 -j16 -N8 "$1")"
-  echo "$(((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]))x$(((b[4] << 24) | (b[5] << 16) | (b[6] << 8) | b[7]))"
-}
-check "results.png is a 1570x740 PNG" test "$(png_size runs/detect/train/results.png)" = 1570x740
-check "confusion_matrix.png is a 947x829 PNG" test "$(png_size runs/detect/train/confusion_matrix.png)" = 947x829
-check "confusion_matrix_normalized.png is a 947x829 PNG" test "$(png_size runs/detect/train/confusion_matrix_normalized.png)" = 947x829
-check "PR, F1, P and R curves are 1350x900 PNGs" test "$(for c in PR F1 P R; do png_size runs/detect/train/${c}_curve.png; done | sort -u)" = 1350x900
+# matrices and curves.
+check "results.png is a 1570x740 PNG" test "$(image_size runs/detect/train/results.png)" = 1570x740
+check "confusion_matrix.png is a 947x829 PNG" test "$(image_size runs/detect/train/confusion_matrix.png)" = 947x829
+check "confusion_matrix_normalized.png is a 947x829 PNG" test "$(image_size runs/detect/train/confusion_matrix_normalized.png)" = 947x829
+check "PR, F1, P and R curves are 1350x900 PNGs" test "$(for c in PR F1 P R; do image_size runs/detect/train/${c}_curve.png; done | sort -u)" = 1350x900
 
 # Python interop: Python's safetensors opens the checkpoint and reads its tensors and metadata
 # (tests/interop/read_checkpoint.py). tests/interop/python.sh finds or makes (once, cached in
@@ -127,8 +93,6 @@ fi
 expect "a second run goes to train2" 0 "Results saved to runs/detect/train2" -- detect train data=shapes8.yaml epochs=1 imgsz=64 batch=4 workers=0
 
 # Resume (shared/docs/checkpoint-and-resume.md); exactness is tests/test_resume*.c.
-# digest FOLDER: one hash of every file's path and contents, to show a refusal changed nothing.
-digest() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum) | sha256sum; }
 runs_before=$(digest runs)
 expect "resume refuses a finished run and says how to extend it" 2 "is a finished run \(2 epochs\); to train it further, extend it: .*epochs=" -- \
   detect train resume model=runs/detect/train/weights/last.ckpt
@@ -215,11 +179,9 @@ interrupt() {
   wait $pid
   local rc=$?
   if [ $rc -eq "$want_rc" ] && grep -q "Resume with:" sig.out && grep -q "yolo detect train resume model=runs/detect/sig/weights/last.ckpt" sig.out; then
-    passed=$((passed + 1))
-    echo "ok   $name"
+    pass "$name"
   else
-    failed=$((failed + 1))
-    echo "FAIL $name: exit $rc (want $want_rc), output:"
+    fail "$name: exit $rc (want $want_rc), output:"
     tail -n 5 sig.out | sed 's/^/    /'
   fi
 }
@@ -262,6 +224,8 @@ check "plots=False writes no PNG" test -f runs/detect/noplots/results.csv -a -z 
 . "$here/classify.sh"
 # The C API: its example program, and building against an installed copy.
 . "$here/api.sh"
+# Model and dataset YAMLs of an installed yolo.
+. "$here/configs.sh"
 cd - >/dev/null || exit 1
 
 echo "$passed passed, $failed failed"

@@ -9,32 +9,7 @@
 
 #include "core/status.h"
 #include "data/image.h"
-
-// The CRC-32 that PNG chunks carry (ISO 3309, reflected, polynomial 0xedb88320).
-static uint32_t crc32_png(const uint8_t *p, size_t n) {
-    uint32_t c = 0xffffffffu;
-    for (size_t i = 0; i < n; i++) {
-        c ^= p[i];
-        for (int k = 0; k < 8; k++) c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
-    }
-    return c ^ 0xffffffffu;
-}
-
-// Rewrites the CRC of every whole chunk of a PNG: without this nearly every mutation stops at
-// the CRC check and libpng's chunk parsers and zlib are never reached. (The unit test
-// fuzz_png_decode_never_crashes keeps the CRC failures covered.)
-static void fix_png_crcs(uint8_t *b, size_t len) {
-    static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-    if (len < 8 || memcmp(b, sig, 8) != 0) return;
-    size_t p = 8;
-    while (p + 12 <= len) {
-        size_t n = (size_t)b[p] << 24 | (size_t)b[p + 1] << 16 | (size_t)b[p + 2] << 8 | b[p + 3];
-        if (n > len - p - 12) return;
-        uint32_t crc = crc32_png(b + p + 4, 4 + n);
-        for (int i = 0; i < 4; i++) b[p + 8 + n + (size_t)i] = (uint8_t)(crc >> (24 - 8 * i));
-        p += 12 + n;
-    }
-}
+#include "png_fixup.h"
 
 static char path[64];
 
@@ -56,7 +31,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     uint8_t *b = malloc(size ? size : 1); // exact size: reads past the end are ASan errors
     if (!b) return 0;
     memcpy(b, data, size);
-    fix_png_crcs(b, size);
+    // Past the CRC checks to the chunk parsers; the unit test fuzz_png_decode_never_crashes keeps
+    // CRC failures covered.
+    png_fix_crcs(b, size);
     Image img;
     int decoded = image_decode(b, size, "fuzz", &img) == 0;
     if (!decoded && !strstr(yolo_error(), "fuzz: ")) {
