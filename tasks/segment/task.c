@@ -10,6 +10,7 @@
 #include "tasks/detect/metrics.h"
 #include "tasks/segment/loss.h"
 #include "tasks/segment/masks.h"
+#include "tasks/segment/predict.h"
 #include "tasks/task.h"
 
 // ---- dataset ----
@@ -207,21 +208,6 @@ static int reserve(Validator *v, int anchors, int n_gt, size_t plane) {
     return 0;
 }
 
-// The mask coefficients of anchor a (levels in order, each row-major) of image `image`: the first
-// one, the others `*stride` floats apart.
-static const float *anchor_coeffs(const HeadTensors *h, int n_levels, int image, int a, int64_t *stride) {
-    for (int l = 0; l < n_levels; l++) {
-        const Tensor *t = h->coeffs[l];
-        int64_t hw = tensor_h(t) * tensor_w(t);
-        if (a < hw) {
-            *stride = hw;
-            return t->data + (int64_t)image * tensor_c(t) * hw + a;
-        }
-        a -= (int)hw;
-    }
-    return NULL;
-}
-
 static int validate_image(Validator *v, const HeadTensors *h, const Model *m, const Batch *b, int i, int anchors) {
     int index = b->dataset_index[i], w0 = v->split->width[index], h0 = v->split->height[index];
     const float *rp = &b->ratio_pad[4 * i];
@@ -244,7 +230,7 @@ static int validate_image(Validator *v, const HeadTensors *h, const Model *m, co
     }
     for (int d = 0; d < n; d++) {
         int64_t stride = 0;
-        const float *coeff = anchor_coeffs(h, m->n_levels, i, v->dets[d].anchor, &stride);
+        const float *coeff = seg_anchor_coeffs(h->coeffs, m->n_levels, i, v->dets[d].anchor, &stride);
         if (!coeff) return yolo_fail("internal: detection of anchor %d beyond the %d anchors", v->dets[d].anchor, anchors);
         int rect[4];
         int area = seg_predict_mask(&p, coeff, stride, v->dets[d].box, b->w, b->h, v->pred, rect);
@@ -333,4 +319,7 @@ const TaskImpl SEGMENT_TASK = {
     .validate_finish = validate_finish,
     .validator_destroy = validator_destroy,
     .check_dataset = check_dataset,
+    .predictor_create = segment_predictor_create,
+    .predict = segment_predict,
+    .predictor_destroy = segment_predictor_destroy,
 };
