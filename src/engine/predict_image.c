@@ -21,12 +21,12 @@ void predict_letterbox_plan(int w0, int h0, int imgsz, int stride, PredictLetter
 }
 
 void predict_center_crop_plan(int w0, int h0, int imgsz, PredictLetterbox *lb) {
-    // The same truncation as the classify validation loader (src/data/sample.c).
-    bool wide = w0 >= h0;
-    int nw = wide ? (int)((double)imgsz * w0 / h0) : imgsz, nh = wide ? imgsz : (int)((double)imgsz * h0 / w0);
-    *lb = (PredictLetterbox){.w = imgsz, .h = imgsz, .nw = nw, .nh = nh, .left = -(int)lround((nw - imgsz) / 2.0),
-                             .top = -(int)lround((nh - imgsz) / 2.0)};
+    int nw, nh, left, top;
+    classify_val_plan(w0, h0, imgsz, &nw, &nh, &left, &top);
+    *lb = (PredictLetterbox){.w = imgsz, .h = imgsz, .nw = nw, .nh = nh, .left = -left, .top = -top};
 }
+
+int predict_center_crop(const Image *src, int imgsz, float *chw) { return classify_val_transform(src, imgsz, chw); }
 
 int predict_letterbox(const Image *src, const PredictLetterbox *lb, float *chw) {
     Image resized = {0};

@@ -16,9 +16,12 @@ typedef struct {
 
 // The letterbox of a w0 x h0 image for imgsz (a multiple of stride).
 void predict_letterbox_plan(int w0, int h0, int imgsz, int stride, PredictLetterbox *lb);
-// Classify instead (Ultralytics' classify_transforms, as the classify validation loader does):
-// the shorter side resized to imgsz, then the centre imgsz x imgsz.
+// Classify instead (Ultralytics' classify_transforms, exactly as the classify validation loader
+// runs it: data/augment_classify.h): the shorter side resized to imgsz with Pillow's antialiased
+// bilinear filter, then torchvision's centre imgsz x imgsz crop (its offset rounded half to even).
 void predict_center_crop_plan(int w0, int h0, int imgsz, PredictLetterbox *lb);
+// Writes that crop of src as [3][imgsz][imgsz] floats in [0, 1] (RGB) into chw.
+int predict_center_crop(const Image *src, int imgsz, float *chw);
 // Writes src letterboxed (or cropped) by lb as [3][lb->h][lb->w] floats in [0, 1] (RGB) into chw.
 int predict_letterbox(const Image *src, const PredictLetterbox *lb, float *chw);
 // n boxes (x1, y1, x2, y2) in the pixels of an in_w x in_h input back to the w0 x h0 original.

@@ -174,8 +174,9 @@ static int save_image(const char *dir, const char *path, Image *img, const Predi
         char lines[PREDICT_TOP_K][160];
         const char *text[PREDICT_TOP_K];
         for (int k = 0; k < r->n_top; k++) {
-            snprintf(lines[k], sizeof lines[k], "%s %.2f", class_name(im, r->top_classes[k], buf, sizeof buf),
-                     (double)r->top_scores[k]);
+            // Ultralytics joins the lines with ",\n": a comma after each but the last.
+            snprintf(lines[k], sizeof lines[k], "%s %.2f%s", class_name(im, r->top_classes[k], buf, sizeof buf),
+                     (double)r->top_scores[k], k + 1 < r->n_top ? "," : "");
             text[k] = lines[k];
         }
         double x = nearbyint(img->h * 0.03);
@@ -199,7 +200,8 @@ static int predict_one(Predictor *p, const PredictRunOptions *o, InferenceModel 
     EvalGraph *v = eval_graph_for(&p->graphs, lb.h, lb.w, im->g->params.base, 1);
     int rc = v ? graph_set_batch(v->g, 1) : -1;
     double t0 = seconds();
-    if (rc == 0) rc = predict_letterbox(&img, &lb, v->g->values[v->m.input].data.data);
+    float *input = rc == 0 ? v->g->values[v->m.input].data.data : NULL;
+    if (rc == 0) rc = o->task == TASK_CLASSIFY ? predict_center_crop(&img, o->imgsz, input) : predict_letterbox(&img, &lb, input);
     double t1 = seconds();
     if (rc == 0) rc = graph_forward(v->g);
     double t2 = seconds();

@@ -8,6 +8,7 @@
 #include "core/status.h"
 #include "tasks/classify/loss.h"
 #include "tasks/classify/metrics.h"
+#include "tasks/classify/predict.h"
 #include "tasks/task.h"
 
 // The logits of the batch's images: [b->size][nc] (a planned graph runs smaller last batches).
@@ -115,4 +116,7 @@ const TaskImpl CLASSIFY_TASK = {
     .validate_finish = validate_finish,
     .validator_destroy = validator_destroy,
     .batch_instances = batch_instances,
+    .predictor_create = classify_predictor_create,
+    .predict = classify_predict,
+    .predictor_destroy = classify_predictor_destroy,
 };
