@@ -1,13 +1,16 @@
 // The classify task's prediction hook (tasks/classify/predict.h): softmax and top 5 by hand, then
 // the whole path (the centre crop, forward, hook) against Ultralytics' ClassificationPredictor on
 // the fixture network (tests/fixtures/predict/classify.json, written by
-// scripts/reference/make_predict_task_fixtures.py).
+// scripts/reference/make_predict_task_fixtures.py). Last, the validation's confusion matrix plot.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine/predict_image.h"
+#include "plot/confusion_plot.h"
+#include "plot_check.h"
 #include "predict_fixture.h"
+#include "scratch.h"
 #include "tasks/classify/predict.h"
 #include "tasks/task.h"
 #include "test.h"
@@ -105,4 +108,83 @@ TEST(classify_predict_matches_ultralytics_classification_predictor) {
     fixture_net_free(&net);
     fixture_model_free(&f);
     cJSON_Delete(doc);
+}
+
+TEST(classify_validation_plots_its_confusion_matrix) {
+    // Two batches of 3 classes: the top logit against the label. Labels 0 0 1 | 2 2 1; top
+    // classes 0 1 1 | 2 0 1 (a tie between 0 and 2 goes to 0): cells (0,0) (1,0) (1,1) | (2,2) (0,2)
+    // (1,1), i.e. row 1 column 1 counts 2.
+    float logits[2][3 * 3] = {{5, 1, 0, 1, 4, 0, 0, 2, 1}, {0, 1, 3, 2, 0, 2, 0, 7, -1}};
+    int labels[2][3] = {{0, 0, 1}, {2, 2, 1}};
+    const double want[3][3] = {{1, 0, 1}, {1, 2, 0}, {0, 0, 1}};
+    Value value = {0};
+    Graph g = {.values = &value, .n_values = 1};
+    Model m = {.head = HEAD_CLASSIFY, .nc = 3, .logits = 0, .proto = -1, .input = -1};
+    char *names[] = {"circle", "triangle", "square"};
+    DatasetConfig cfg = {.nc = 3, .names = names};
+    DatasetSplit split = {.n = 6};
+    TrainOptions o = {.plots = true, .conf = 0.001f, .iou = 0.7, .max_det = 300};
+    const TaskImpl *task = task_impl(TASK_CLASSIFY);
+    char dir[256], path[512];
+    void *v = task->validator_create(&m, &cfg, &split, &o);
+    EXPECT(v != NULL && task->write_plots);
+    if (!v || !scratch_make(dir, sizeof dir, "classify-plots")) {
+        if (v) task->validator_destroy(v);
+        return;
+    }
+    EXPECT_OK(task->write_plots(v, dir)); // nothing validated yet: nothing written
+    snprintf(path, sizeof path, "%s/confusion_matrix.png", dir);
+    FILE *none = fopen(path, "rb");
+    EXPECT(none == NULL);
+    if (none) fclose(none);
+    for (int k = 0; k < 2; k++) {
+        value.data = tensor_view(logits[k], shape_2d(3, 3));
+        Batch b = {.size = 3, .class_index = labels[k]};
+        EXPECT_OK(task->validate_batch(v, &g, &m, &b));
+    }
+    double metrics[TASK_MAX_METRICS], fitness;
+    EXPECT_OK(task->validate_finish(v, metrics, &fitness, false));
+    EXPECT_NEAR(metrics[0], 4.0 / 6.0, 1e-12); // top1
+    EXPECT_OK(task->write_plots(v, dir));
+    // nc x nc cells with the class names and no background row; each cell's colour from 'Blues'.
+    const char *tick[] = {"circle", "triangle", "square"};
+    ConfusionGeometry geo;
+    confusion_plot_geometry(3, tick, &geo);
+    Image img;
+    for (int normalize = 0; normalize <= 1; normalize++) {
+        snprintf(path, sizeof path, "%s/confusion_matrix%s.png", dir, normalize ? "_normalized" : "");
+        if (!plot_check_png(path, geo.width, geo.height, &img)) continue;
+        double cells[9], vmax = 0.0;
+        for (int j = 0; j < 3; j++) {
+            double sum = want[0][j] + want[1][j] + want[2][j];
+            for (int i = 0; i < 3; i++) {
+                cells[i * 3 + j] = normalize ? want[i][j] / (sum + 1e-9) : want[i][j];
+                vmax = cells[i * 3 + j] > vmax ? cells[i * 3 + j] : vmax;
+            }
+        }
+        for (int i = 0; i < 3; i++)
+            for (int j = 0; j < 3; j++) {
+                double x = geo.x + j * geo.cell + 4.0, y = geo.y + i * geo.cell + 4.0, c = cells[i * 3 + j];
+                ChartColor colour = c < 0.005 ? (ChartColor){1, 1, 1} : confusion_blues(c / vmax);
+                if (!plot_check_pixel(&img, x, y, colour, 3))
+                    test_fail(__FILE__, __LINE__, "%s: cell (%d, %d) is not the colour of %g", path, i, j, c);
+            }
+        image_free(&img);
+    }
+    // The next validation starts from zeros: one image, one cell.
+    float one[3] = {0, 0, 1};
+    int label = 0;
+    value.data = tensor_view(one, shape_2d(1, 3));
+    Batch b = {.size = 1, .class_index = &label};
+    EXPECT_OK(task->validate_batch(v, &g, &m, &b));
+    EXPECT_OK(task->validate_finish(v, metrics, &fitness, false));
+    EXPECT_OK(task->write_plots(v, dir));
+    snprintf(path, sizeof path, "%s/confusion_matrix.png", dir);
+    if (plot_check_png(path, geo.width, geo.height, &img)) {
+        EXPECT(plot_check_pixel(&img, geo.x + 4.0, geo.y + 2 * geo.cell + 4.0, confusion_blues(1.0), 3));
+        EXPECT(plot_check_pixel(&img, geo.x + geo.cell + 4.0, geo.y + geo.cell + 4.0, (ChartColor){1, 1, 1}, 3));
+        image_free(&img);
+    }
+    task->validator_destroy(v);
+    scratch_remove(dir);
 }

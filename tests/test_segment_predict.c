@@ -1,13 +1,18 @@
 // The segment task's prediction hook (tasks/segment/predict.h): by hand on head outputs made up
 // for the purpose, then the whole path (letterbox, forward, NMS, masks, mapping back, polygons)
 // against Ultralytics' SegmentationPredictor on the fixture network (tests/fixtures/predict/
-// segment.json, written by scripts/reference/make_predict_task_fixtures.py).
+// segment.json, written by scripts/reference/make_predict_task_fixtures.py). The validation's plots
+// on the same kind of hand-made head.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine/predict_image.h"
+#include "plot/confusion_plot.h"
+#include "plot/curves.h"
+#include "plot_check.h"
 #include "predict_fixture.h"
+#include "scratch.h"
 #include "tasks/task.h"
 #include "test.h"
 
@@ -127,6 +132,75 @@ TEST(segment_polygon_scales_to_the_image_as_scale_coords) {
     EXPECT(pts[0] == 0.5f && pts[1] == 0.0f && pts[2] == 0.5f && pts[3] == 0.5f);
     free(xy);
     contours_free(&c);
+}
+
+TEST(segment_validation_plots_box_and_mask_curves_and_the_box_confusion_matrix) {
+    HandHead *h = malloc(sizeof *h);
+    if (!h) return;
+    hand_head_init(h);
+    // Three detections: class 0 at (4, 4, 20, 28), class 1 at (12, 12, 28, 28), class 2 at
+    // (4, 4, 20, 20) with its mask the crop's cells 1..4 (logit 1). One label: class 2 at
+    // (4, 4, 20, 20) with those cells as its mask (the overlap map at 1/4 of the input).
+    static const int tall[4] = {1, 1, 1, 2}, one_stride[4] = {1, 1, 1, 1}, down_right[4] = {0, 0, 2, 2};
+    hand_object(h, 1, 1, 0, 8.0f, tall, 0.0f, 1.0f);
+    hand_object(h, 2, 2, 1, 4.0f, one_stride, 1.0f, 0.0f);
+    hand_object(h, 0, 0, 2, 2.0f, down_right, 1.0f, 0.0f);
+    float target[6] = {0, 2, 12.0f / 32, 12.0f / 32, 16.0f / 32, 16.0f / 32};
+    uint8_t overlap[PROTO * PROTO] = {0};
+    for (int y = 1; y <= 4; y++)
+        for (int x = 1; x <= 4; x++) overlap[y * PROTO + x] = 1;
+    int index = 0, width = IN, height = IN;
+    float ratio_pad[4] = {1, 1, 0, 0};
+    Batch b = {.size = 1, .h = IN, .w = IN, .images = h->input, .n_targets = 1, .targets = target, .masks = overlap,
+               .dataset_index = &index, .ratio_pad = ratio_pad};
+    char *names[] = {"circle", "triangle", "square"};
+    DatasetConfig cfg = {.nc = NC, .names = names};
+    DatasetSplit split = {.n = 1, .width = &width, .height = &height};
+    TrainOptions o = {.plots = true, .conf = 0.001f, .iou = 0.7, .max_det = 300, .mask_ratio = 4};
+    const TaskImpl *task = task_impl(TASK_SEGMENT);
+    char dir[256], path[512];
+    void *v = task->validator_create(&h->m, &cfg, &split, &o);
+    EXPECT(v != NULL && task->write_plots);
+    if (!v || !scratch_make(dir, sizeof dir, "segment-plots")) {
+        if (v) task->validator_destroy(v);
+        free(h);
+        return;
+    }
+    EXPECT_OK(task->validate_batch(v, &h->g, &h->m, &b));
+    double metrics[TASK_MAX_METRICS], fitness;
+    EXPECT_OK(task->validate_finish(v, metrics, &fitness, false));
+    // The label's class is found exactly, box and mask: mAP50 as Ultralytics gives a perfect match.
+    EXPECT(metrics[2] > 0.99 && metrics[6] > 0.99);
+    EXPECT_OK(task->write_plots(v, dir));
+    // Ultralytics 8.3.127's names: Box and Mask sets of the four curves.
+    static const char *curves[] = {"BoxPR_curve.png", "BoxF1_curve.png", "BoxP_curve.png", "BoxR_curve.png",
+                                   "MaskPR_curve.png", "MaskF1_curve.png", "MaskP_curve.png", "MaskR_curve.png"};
+    Image img;
+    for (int i = 0; i < 8; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, curves[i]);
+        if (!plot_check_png(path, CURVE_PLOT_W, CURVE_PLOT_H, &img)) continue;
+        EXPECT(plot_check_count(&img, CHART_BLUE, 16) > 1000); // the bold 'all classes' line
+        image_free(&img);
+    }
+    // The boxes matched whatever their classes (IoU > 0.45): the label goes to class 2's box (IoU 1,
+    // better than class 0's 2/3), classes 0 and 1 are false positives (the background column).
+    const char *tick[] = {"circle", "triangle", "square", "background"};
+    const double want[4][4] = {{0, 0, 0, 1}, {0, 0, 0, 1}, {0, 0, 1, 0}, {0, 0, 0, 0}};
+    ConfusionGeometry geo;
+    confusion_plot_geometry(4, tick, &geo);
+    snprintf(path, sizeof path, "%s/confusion_matrix.png", dir);
+    if (plot_check_png(path, geo.width, geo.height, &img)) {
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++) {
+                ChartColor colour = want[i][j] > 0 ? confusion_blues(1.0) : (ChartColor){1, 1, 1};
+                if (!plot_check_pixel(&img, geo.x + j * geo.cell + 4.0, geo.y + i * geo.cell + 4.0, colour, 3))
+                    test_fail(__FILE__, __LINE__, "confusion_matrix.png: cell (%d, %d) is not the colour of %g", i, j, want[i][j]);
+            }
+        image_free(&img);
+    }
+    task->validator_destroy(v);
+    scratch_remove(dir);
+    free(h);
 }
 
 // ---- Against Ultralytics ------------------------------------------------------------------------
