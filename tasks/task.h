@@ -18,7 +18,7 @@ enum { TASK_MAX_LOSSES = 4, TASK_MAX_METRICS = 8, PREDICT_TOP_K = 5 };
 
 // What `predict` keeps of the head outputs (Ultralytics' conf, iou, max_det, classes).
 typedef struct {
-    float conf;         // keep objects (or, classify, top classes) scoring above conf
+    float conf;         // keep objects scoring above conf (classify keeps its top 5 whatever they score)
     double iou;         // NMS: suppress boxes overlapping a better one by more than iou
     int max_det;        // at most this many objects per image
     const int *classes; // keep only these classes (NULL: all); copied by predictor_create

@@ -233,8 +233,8 @@ static void polygon_line(int cls, const float *xy, int n, char *out, size_t cap)
 
 typedef struct {
     int images, objects, masks_equal, polygons_equal;
-    double worst_iou;
-    long pixels_differing;
+    double worst_iou, worst_score[2]; // [resized]: images used as they are, and resized ones
+    long pixels_differing[2];
 } SegmentTally;
 
 static void check_image(const cJSON *want, const FixtureModel *f, SegmentTally *t) {
@@ -280,6 +280,8 @@ static void check_image(const cJSON *want, const FixtureModel *f, SegmentTally *
                     fabs(r.scores[d] - cJSON_GetArrayItem(scores, d)->valuedouble) < score_tol;
         for (int k = 0; k < 4; k++)
             same = same && fabs(ours[4 * d + k] - cJSON_GetArrayItem(cJSON_GetArrayItem(boxes, d), k)->valuedouble) < box_tol;
+        double score_diff = fabs(r.scores[d] - cJSON_GetArrayItem(scores, d)->valuedouble);
+        t->worst_score[resized] = score_diff > t->worst_score[resized] ? score_diff : t->worst_score[resized];
         if (!same)
             test_fail(__FILE__, __LINE__, "%s object %d: ours class %d score %.5f, Ultralytics class %d score %.5f", file, d,
                       r.classes[d], (double)r.scores[d], cJSON_GetArrayItem(classes, d)->valueint,
@@ -297,9 +299,12 @@ static void check_image(const cJSON *want, const FixtureModel *f, SegmentTally *
         }
         double iou = uni ? (double)inter / (double)uni : 1.0;
         t->worst_iou = iou < t->worst_iou ? iou : t->worst_iou;
-        t->pixels_differing += differ;
+        t->pixels_differing[resized] += differ;
         t->masks_equal += differ == 0;
-        if (iou < 0.95) test_fail(__FILE__, __LINE__, "%s object %d: mask IoU %.4f with Ultralytics' (%ld pixels differ)", file, d, iou, differ);
+        // Unresized, the logits differ by float rounding alone and no pixel flips on these images;
+        // resized, OpenCV's fixed-point pixels move the logits near the mask's edge.
+        if (iou < 0.95 || (!resized && differ > 0))
+            test_fail(__FILE__, __LINE__, "%s object %d: mask IoU %.4f with Ultralytics' (%ld pixels differ)", file, d, iou, differ);
         // Their mask through our polygon gives their label line, to the character.
         int np = 0;
         EXPECT_OK(predict_mask_polygon(&contours, theirs, lb.w, lb.h, img.w, img.h, &xy, &xy_cap, &np));
@@ -332,9 +337,10 @@ TEST(segment_predict_matches_ultralytics_segmentation_predictor) {
     EXPECT(cJSON_GetArraySize(images) == 5);
     SegmentTally t = {.worst_iou = 1.0};
     cJSON_ArrayForEach(image, images) check_image(image, &f, &t);
-    printf("  %d images, %d objects: %d masks identical to Ultralytics', %ld pixels differ in all, worst IoU %.4f; "
-           "%d of their polygons reproduced\n", t.images, t.objects, t.masks_equal, t.pixels_differing, t.worst_iou,
-           t.polygons_equal);
+    printf("  %d images, %d objects: scores within %.1e (%.1e on resized images), %d masks identical to Ultralytics', "
+           "%ld pixels differ (%ld on resized images), worst IoU %.4f; %d of their polygons reproduced\n", t.images,
+           t.objects, t.worst_score[0], t.worst_score[1], t.masks_equal, t.pixels_differing[0] + t.pixels_differing[1],
+           t.pixels_differing[1], t.worst_iou, t.polygons_equal);
     EXPECT(t.objects >= 20);
     fixture_model_free(&f);
     cJSON_Delete(doc);

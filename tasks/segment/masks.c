@@ -87,7 +87,8 @@ int seg_upsample_mask(const float *logits, int mw, int mh, const int rect[4], in
             bilinear_tap(x, mw, out_w, &x0, &x1, &wx1);
             if (x1 < rect[0] || x0 >= rect[2]) continue;
             float wx0 = 1.0f - wx1;
-            // torch's CPU kernel: each row interpolated along x, then the two rows along y.
+            // As torch's CPU kernel for channels-first input: each row along x, then the two rows
+            // along y (float rounding aside, the order only matters for a logit within it of 0).
             float top = r0[x0] * wx0 + r0[x1] * wx1, bottom = r1[x0] * wx0 + r1[x1] * wx1;
             out[x] = top * wy0 + bottom * wy1 > 0.0f;
             area += out[x];
