@@ -38,13 +38,18 @@ int seg_predict_mask(const Protos *p, const float *coeff, int64_t coeff_stride, 
 
 void seg_mask_logits(const Protos *p, const float *coeff, int64_t coeff_stride, const float box[4], int in_w, int in_h,
                      float *logits, int rect[4]) {
-    memset(logits, 0, sizeof *logits * (size_t)p->mh * (size_t)p->mw);
+    size_t plane = (size_t)p->mh * (size_t)p->mw;
+    memset(logits, 0, sizeof *logits * plane);
     crop_rect(p, box, in_w, in_h, rect);
-    for (int y = rect[1]; y < rect[3]; y++)
-        for (int x = rect[0]; x < rect[2]; x++) {
-            size_t at = (size_t)y * (size_t)p->mw + (size_t)x;
-            logits[at] = logit_at(p, coeff, coeff_stride, at);
+    // Prototype by prototype over the crop (each cell still sums in the coefficients' order, so
+    // the same floats as logit_at), which reads the planes in order.
+    for (int k = 0; k < p->nm; k++) {
+        const float c = coeff[k * coeff_stride], *proto = p->data + (size_t)k * plane;
+        for (int y = rect[1]; y < rect[3]; y++) {
+            size_t row = (size_t)y * (size_t)p->mw;
+            for (int x = rect[0]; x < rect[2]; x++) logits[row + (size_t)x] += c * proto[row + (size_t)x];
         }
+    }
 }
 
 const float *seg_anchor_coeffs(const Tensor *const *coeffs, int n_levels, int image, int a, int64_t *stride) {
@@ -72,6 +77,17 @@ static void bilinear_tap(int i, int in, int out, int *i0, int *i1, float *w1) {
 
 int seg_upsample_mask(const float *logits, int mw, int mh, const int rect[4], int out_w, int out_h, uint8_t *bits) {
     memset(bits, 0, (size_t)out_w * (size_t)out_h);
+    // The columns whose taps reach the crop: the taps only grow with the column.
+    int xa = 0, xb = out_w, t0, t1;
+    float w;
+    for (; xa < out_w; xa++) {
+        bilinear_tap(xa, mw, out_w, &t0, &t1, &w);
+        if (t1 >= rect[0]) break;
+    }
+    for (; xb > xa; xb--) {
+        bilinear_tap(xb - 1, mw, out_w, &t0, &t1, &w);
+        if (t0 < rect[2]) break;
+    }
     int area = 0;
     for (int y = 0; y < out_h; y++) {
         int y0, y1;
@@ -81,11 +97,10 @@ int seg_upsample_mask(const float *logits, int mw, int mh, const int rect[4], in
         float wy0 = 1.0f - wy1;
         const float *r0 = logits + (size_t)y0 * (size_t)mw, *r1 = logits + (size_t)y1 * (size_t)mw;
         uint8_t *out = bits + (size_t)y * (size_t)out_w;
-        for (int x = 0; x < out_w; x++) {
+        for (int x = xa; x < xb; x++) {
             int x0, x1;
             float wx1;
             bilinear_tap(x, mw, out_w, &x0, &x1, &wx1);
-            if (x1 < rect[0] || x0 >= rect[2]) continue;
             float wx0 = 1.0f - wx1;
             // As torch's CPU kernel for channels-first input: each row along x, then the two rows
             // along y (float rounding aside, the order only matters for a logit within it of 0).
