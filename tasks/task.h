@@ -84,7 +84,8 @@ typedef struct {
     // engine prepares the input (detect, segment: Ultralytics' auto letterbox; classify: the
     // centre crop, engine/predict_image.h), maps boxes and masks back to the image, draws them
     // (masks blended under the boxes; a classifier's top classes as text) and writes label files
-    // (objects as class cx cy w h [conf]; top classes as "score name" lines).
+    // (objects as class cx cy w h [conf], or with masks class and polygon; top classes as "score
+    // name" lines).
     void *(*predictor_create)(const Model *m, const PredictOptions *o);
     int (*predict)(void *state, Graph *g, const Model *m, int image, Prediction *out);
     void (*predictor_destroy)(void *state);
