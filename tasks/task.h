@@ -18,7 +18,7 @@ enum { TASK_MAX_LOSSES = 4, TASK_MAX_METRICS = 8, PREDICT_TOP_K = 5 };
 
 // What `predict` keeps of the head outputs (Ultralytics' conf, iou, max_det, classes).
 typedef struct {
-    float conf;         // keep objects (or, classify, top classes) scoring above conf
+    float conf;         // keep objects scoring above conf (classify keeps its top 5 whatever they score)
     double iou;         // NMS: suppress boxes overlapping a better one by more than iou
     int max_det;        // at most this many objects per image
     const int *classes; // keep only these classes (NULL: all); copied by predictor_create
@@ -84,7 +84,8 @@ typedef struct {
     // engine prepares the input (detect, segment: Ultralytics' auto letterbox; classify: the
     // centre crop, engine/predict_image.h), maps boxes and masks back to the image, draws them
     // (masks blended under the boxes; a classifier's top classes as text) and writes label files
-    // (objects as class cx cy w h [conf]; top classes as "score name" lines).
+    // (objects as class cx cy w h [conf], or with masks class and polygon; top classes as "score
+    // name" lines).
     void *(*predictor_create)(const Model *m, const PredictOptions *o);
     int (*predict)(void *state, Graph *g, const Model *m, int image, Prediction *out);
     void (*predictor_destroy)(void *state);

@@ -48,13 +48,17 @@ TEST(predict_letterbox_pads_only_to_the_stride) {
 
 TEST(predict_classify_input_is_the_centre_crop) {
     PredictLetterbox lb;
-    // 100x60 at 32: 53x32 (the classify validation loader's truncation), 11 columns cut on the left.
+    // 100x60 at 32: 53x32 (torchvision's truncation), 21 columns to cut: round(10.5) = 10 (half to
+    // even, as CenterCrop rounds) on the left.
     predict_center_crop_plan(100, 60, 32, &lb);
-    EXPECT(lb.w == 32 && lb.h == 32 && lb.nw == 53 && lb.nh == 32 && lb.left == -11 && lb.top == 0);
+    EXPECT(lb.w == 32 && lb.h == 32 && lb.nw == 53 && lb.nh == 32 && lb.left == -10 && lb.top == 0);
     predict_center_crop_plan(40, 90, 32, &lb);
     EXPECT(lb.nw == 32 && lb.nh == 72 && lb.left == 0 && lb.top == -20);
-    // Every input pixel comes from the image: column x of the input is column x + 11 of the resized
-    // image, whose red channel is a ramp of the column.
+    // 32x55 at 32: 23 rows to cut, round(11.5) = 12 above.
+    predict_center_crop_plan(32, 55, 32, &lb);
+    EXPECT(lb.nw == 32 && lb.nh == 55 && lb.top == -12);
+    // Every input pixel comes from the image: column x of the input is column x + 10 of the image
+    // (already at the resized size, so not resampled), whose red channel is a ramp of the column.
     Image img = {0};
     if (image_alloc(&img, 53, 32) != 0) return;
     for (int y = 0; y < 32; y++)
@@ -62,11 +66,10 @@ TEST(predict_classify_input_is_the_centre_crop) {
             uint8_t *p = img.rgb + ((size_t)y * 53 + (size_t)x) * 3;
             p[0] = (uint8_t)(4 * x), p[1] = 10, p[2] = 20;
         }
-    predict_center_crop_plan(53, 32, 32, &lb);
     float chw[3 * 32 * 32];
-    EXPECT_OK(predict_letterbox(&img, &lb, chw));
-    EXPECT_NEAR(chw[0], 4.0 * 11 / 255.0, 1e-6);
-    EXPECT_NEAR(chw[31 * 32 + 31], 4.0 * 42 / 255.0, 1e-6);
+    EXPECT_OK(predict_center_crop(&img, 32, chw));
+    EXPECT_NEAR(chw[0], 4.0 * 10 / 255.0, 1e-6);
+    EXPECT_NEAR(chw[31 * 32 + 31], 4.0 * 41 / 255.0, 1e-6);
     EXPECT_NEAR(chw[2 * 32 * 32 + 500], 20.0 / 255.0, 1e-6);
     image_free(&img);
 }

@@ -269,14 +269,21 @@ int classify_train_transform(const Image *src, const ClassifyAugment *p, RngCurs
     return rc;
 }
 
-int classify_val_image(const Image *src, int imgsz, Image *out) {
-    bool narrow = src->w <= src->h; // the width is the shorter side (ties too, as torchvision)
-    int s = narrow ? src->w : src->h, l = narrow ? src->h : src->w;
+void classify_val_plan(int w, int h, int imgsz, int *rw, int *rh, int *left, int *top) {
+    bool narrow = w <= h; // the width is the shorter side (ties too, as torchvision)
+    int s = narrow ? w : h, l = narrow ? h : w;
     int other = (int)((double)imgsz * l / s);
-    int w = narrow ? imgsz : other, h = narrow ? other : imgsz;
+    *rw = narrow ? imgsz : other;
+    *rh = narrow ? other : imgsz;
+    *top = round_half_even((*rh - imgsz) / 2.0);
+    *left = round_half_even((*rw - imgsz) / 2.0);
+}
+
+int classify_val_image(const Image *src, int imgsz, Image *out) {
+    int w, h, left, top;
+    classify_val_plan(src->w, src->h, imgsz, &w, &h, &left, &top);
     Image sized;
     TRY(pil_resize_bilinear(src, w, h, &sized));
-    int top = round_half_even((h - imgsz) / 2.0), left = round_half_even((w - imgsz) / 2.0);
     int rc = crop(&sized, left, top, imgsz, imgsz, out);
     image_free(&sized);
     return rc;

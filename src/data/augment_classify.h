@@ -29,6 +29,9 @@ int classify_train_transform(const Image *src, const ClassifyAugment *p, RngCurs
 // Validation: the shorter side resized to imgsz (the longer to int(imgsz * long / short)), the
 // centre imgsz x imgsz crop, to floats. `out` (empty or freed) receives the crop.
 int classify_val_image(const Image *src, int imgsz, Image *out);
+// Its geometry for a w x h image: the resized size (*rw x *rh) and where the crop starts in it
+// (torchvision's CenterCrop: round((size - imgsz) / 2), half to even).
+void classify_val_plan(int w, int h, int imgsz, int *rw, int *rh, int *left, int *top);
 int classify_val_transform(const Image *src, int imgsz, float *dst);
 
 // RandomResizedCrop's box (torchvision's get_params): up to 10 tries of an area fraction in

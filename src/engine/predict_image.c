@@ -1,10 +1,12 @@
 #include "engine/predict_image.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/status.h"
 #include "data/augment.h"
+#include "data/augment_classify.h"
 
 void predict_letterbox_plan(int w0, int h0, int imgsz, int stride, PredictLetterbox *lb) {
     double r = fmin((double)imgsz / h0, (double)imgsz / w0);
@@ -19,12 +21,12 @@ void predict_letterbox_plan(int w0, int h0, int imgsz, int stride, PredictLetter
 }
 
 void predict_center_crop_plan(int w0, int h0, int imgsz, PredictLetterbox *lb) {
-    // The same truncation as the classify validation loader (src/data/sample.c).
-    bool wide = w0 >= h0;
-    int nw = wide ? (int)((double)imgsz * w0 / h0) : imgsz, nh = wide ? imgsz : (int)((double)imgsz * h0 / w0);
-    *lb = (PredictLetterbox){.w = imgsz, .h = imgsz, .nw = nw, .nh = nh, .left = -(int)lround((nw - imgsz) / 2.0),
-                             .top = -(int)lround((nh - imgsz) / 2.0)};
+    int nw, nh, left, top;
+    classify_val_plan(w0, h0, imgsz, &nw, &nh, &left, &top);
+    *lb = (PredictLetterbox){.w = imgsz, .h = imgsz, .nw = nw, .nh = nh, .left = -left, .top = -top};
 }
+
+int predict_center_crop(const Image *src, int imgsz, float *chw) { return classify_val_transform(src, imgsz, chw); }
 
 int predict_letterbox(const Image *src, const PredictLetterbox *lb, float *chw) {
     Image resized = {0};
@@ -68,4 +70,35 @@ void predict_scale_boxes(float *boxes, int n, int in_w, int in_h, int w0, int h0
         float v = (boxes[i] - (float)pad[i % 2]) / g;
         boxes[i] = v < 0.0f ? 0.0f : v > hi[i % 2] ? hi[i % 2] : v;
     }
+}
+
+void predict_scale_points(float *xy, int n, int in_w, int in_h, int w0, int h0) {
+    double gain = fmin((double)in_h / h0, (double)in_w / w0);
+    // numpy on float32 coordinates with Python floats: every operand rounded to float32 first.
+    float g = (float)gain, size[2] = {(float)w0, (float)h0};
+    float pad[2] = {(float)((in_w - w0 * gain) / 2.0), (float)((in_h - h0 * gain) / 2.0)};
+    for (int i = 0; i < 2 * n; i++) {
+        float v = (xy[i] - pad[i % 2]) / g;
+        v = v < 0.0f ? 0.0f : v > size[i % 2] ? size[i % 2] : v;
+        xy[i] = v / size[i % 2];
+    }
+}
+
+int predict_mask_polygon(Contours *c, const uint8_t *mask, int mw, int mh, int w0, int h0, float **xy, size_t *cap, int *n) {
+    *n = 0;
+    TRY(contours_find(c, mask, mw, mh));
+    TRY(contours_merge(c));
+    if ((size_t)c->n_merged > *cap) {
+        float *grown = realloc(*xy, sizeof *grown * 2 * (size_t)c->n_merged);
+        if (!grown) return yolo_fail("out of memory for a polygon of %d points", c->n_merged);
+        *xy = grown;
+        *cap = (size_t)c->n_merged;
+    }
+    for (int i = 0; i < c->n_merged; i++) {
+        (*xy)[2 * i] = (float)c->merged[i].x;
+        (*xy)[2 * i + 1] = (float)c->merged[i].y;
+    }
+    predict_scale_points(*xy, c->n_merged, mw, mh, w0, h0);
+    *n = c->n_merged;
+    return 0;
 }

@@ -32,6 +32,10 @@ typedef struct {
     double pre, infer, post;
     int seen, labelled;
     int last_w, last_h;
+    // save_txt of masks: the current mask's contours and the polygon they make.
+    Contours contours;
+    float *polygon;
+    size_t polygon_cap;
 } Predictor;
 
 static void release(Predictor *p) {
@@ -39,6 +43,8 @@ static void release(Predictor *p) {
     eval_graphs_free(&p->graphs);
     free(p->boxes);
     free(p->counts);
+    contours_free(&p->contours);
+    free(p->polygon);
 }
 
 static const char *base_name(const char *path) {
@@ -89,27 +95,44 @@ static void describe(const Predictor *p, const InferenceModel *im, const Predict
                                   p->counts[c] > 1 ? "s" : "");
 }
 
+// Ultralytics' segment label: the class, then the polygon of object d's mask (Masks.xyn: its outer
+// contours joined into one, scaled from the mask's grid to the image and normalised).
+static int write_polygon(FILE *f, Predictor *p, const Prediction *r, int d, int w0, int h0) {
+    const uint8_t *mask = r->masks + (size_t)d * (size_t)r->mask_w * (size_t)r->mask_h;
+    int n = 0;
+    TRY(predict_mask_polygon(&p->contours, mask, r->mask_w, r->mask_h, w0, h0, &p->polygon, &p->polygon_cap, &n));
+    fprintf(f, "%d", r->classes[d]);
+    for (int i = 0; i < 2 * n; i++) fprintf(f, " %g", (double)p->polygon[i]);
+    return 0;
+}
+
 static int write_labels(const char *dir, const char *path, const PredictRunOptions *o, const InferenceModel *im,
-                        const Predictor *p, const Prediction *r, int w0, int h0) {
+                        Predictor *p, const Prediction *r, int w0, int h0) {
     if (r->n == 0 && r->n_top == 0) return 0; // Ultralytics writes no file for an image without results
     char file[4096];
     TRY(output_path(dir, "labels/", path, ".txt", file, sizeof file));
     FILE *f = fopen(file, "w");
     if (!f) return yolo_fail("cannot create %s: %s", file, strerror(errno));
     char buf[16];
+    int rc = 0;
     for (int k = 0; k < r->n_top; k++)
         fprintf(f, "%.2f %s\n", (double)r->top_scores[k], class_name(im, r->top_classes[k], buf, sizeof buf));
-    for (int d = 0; d < r->n; d++) {
-        const float *b = &p->boxes[4 * d];
-        // xywhn: the box's centre and size over the image's width and height, in float32.
-        float cx = (b[0] + b[2]) / 2.0f / (float)w0, cy = (b[1] + b[3]) / 2.0f / (float)h0;
-        float bw = (b[2] - b[0]) / (float)w0, bh = (b[3] - b[1]) / (float)h0;
-        fprintf(f, "%d %g %g %g %g", r->classes[d], (double)cx, (double)cy, (double)bw, (double)bh);
+    for (int d = 0; rc == 0 && d < r->n; d++) {
+        if (r->masks) {
+            rc = write_polygon(f, p, r, d, w0, h0);
+        } else {
+            const float *b = &p->boxes[4 * d];
+            // xywhn: the box's centre and size over the image's width and height, in float32.
+            float cx = (b[0] + b[2]) / 2.0f / (float)w0, cy = (b[1] + b[3]) / 2.0f / (float)h0;
+            float bw = (b[2] - b[0]) / (float)w0, bh = (b[3] - b[1]) / (float)h0;
+            fprintf(f, "%d %g %g %g %g", r->classes[d], (double)cx, (double)cy, (double)bw, (double)bh);
+        }
         if (o->save_conf) fprintf(f, " %g", (double)r->scores[d]);
         fputc('\n', f);
     }
     bool ok = !ferror(f);
     ok = fclose(f) == 0 && ok;
+    if (rc != 0) return yolo_fail("%s", file);
     return ok ? 0 : yolo_fail("%s: write error (%s)", file, strerror(errno));
 }
 
@@ -151,8 +174,9 @@ static int save_image(const char *dir, const char *path, Image *img, const Predi
         char lines[PREDICT_TOP_K][160];
         const char *text[PREDICT_TOP_K];
         for (int k = 0; k < r->n_top; k++) {
-            snprintf(lines[k], sizeof lines[k], "%s %.2f", class_name(im, r->top_classes[k], buf, sizeof buf),
-                     (double)r->top_scores[k]);
+            // Ultralytics joins the lines with ",\n": a comma after each but the last.
+            snprintf(lines[k], sizeof lines[k], "%s %.2f%s", class_name(im, r->top_classes[k], buf, sizeof buf),
+                     (double)r->top_scores[k], k + 1 < r->n_top ? "," : "");
             text[k] = lines[k];
         }
         double x = nearbyint(img->h * 0.03);
@@ -176,7 +200,8 @@ static int predict_one(Predictor *p, const PredictRunOptions *o, InferenceModel 
     EvalGraph *v = eval_graph_for(&p->graphs, lb.h, lb.w, im->g->params.base, 1);
     int rc = v ? graph_set_batch(v->g, 1) : -1;
     double t0 = seconds();
-    if (rc == 0) rc = predict_letterbox(&img, &lb, v->g->values[v->m.input].data.data);
+    float *input = rc == 0 ? v->g->values[v->m.input].data.data : NULL;
+    if (rc == 0) rc = o->task == TASK_CLASSIFY ? predict_center_crop(&img, o->imgsz, input) : predict_letterbox(&img, &lb, input);
     double t1 = seconds();
     if (rc == 0) rc = graph_forward(v->g);
     double t2 = seconds();

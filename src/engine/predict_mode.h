@@ -1,7 +1,8 @@
 // `yolo TASK predict`: runs a model on each image of a source one at a time (Ultralytics' batch
 // of 1), with the task's prediction hook (tasks/task.h); prints a line per image and the time per
 // image split into pre-process, inference and post-process; writes the annotated images (JPEG)
-// into runs/<task>/predict*, and with save_txt a YOLO label file per image with objects.
+// into runs/<task>/predict*, and with save_txt a label file per image with results, in Ultralytics'
+// formats.
 #ifndef YOLO_ENGINE_PREDICT_MODE_H
 #define YOLO_ENGINE_PREDICT_MODE_H
 
@@ -40,7 +41,9 @@ typedef struct {
     int imgsz;
     int threads;      // compute threads (0: every core)
     bool save;        // the annotated images
-    bool save_txt, save_conf; // labels/<stem>.txt: class cx cy w h [conf], normalised
+    // labels/<stem>.txt, normalised: class cx cy w h [conf] per box, class x1 y1 x2 y2 ... [conf]
+    // per mask (its polygon), "score name" per top class.
+    bool save_txt, save_conf;
     bool show_labels, show_conf;
     int line_width;   // 0: from each image's size
     bool verbose, exist_ok;

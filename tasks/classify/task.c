@@ -4,10 +4,13 @@
 // on the logits and ranks the softmax, which orders the classes as the logits do.
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/status.h"
 #include "tasks/classify/loss.h"
 #include "tasks/classify/metrics.h"
+#include "tasks/classify/predict.h"
+#include "tasks/detect/plots.h"
 #include "tasks/task.h"
 
 // The logits of the batch's images: [b->size][nc] (a planned graph runs smaller last batches).
@@ -50,10 +53,16 @@ static int batch_instances(const Batch *b) { return b->size; }
 typedef struct {
     ClassifyMetrics metrics;
     char **names;
+    // plots=True: Ultralytics' classify confusion matrix [nc][nc] (row = the top class, column =
+    // the label) of the pass under way, and of the last finished one for write_plots.
+    double *matrix, *last;
+    bool have_last;
 } Validator;
 
+static void validator_destroy(void *state);
+
 static void *validator_create(const Model *m, const DatasetConfig *cfg, const DatasetSplit *split, const TrainOptions *o) {
-    (void)split, (void)o;
+    (void)split;
     Validator *v = calloc(1, sizeof *v);
     if (!v) return NULL;
     if (classify_metrics_init(&v->metrics, m->nc) != 0) {
@@ -61,6 +70,15 @@ static void *validator_create(const Model *m, const DatasetConfig *cfg, const Da
         return NULL;
     }
     v->names = cfg->names;
+    if (o->plots) {
+        size_t cells = (size_t)m->nc * (size_t)m->nc;
+        v->matrix = calloc(cells, sizeof *v->matrix);
+        v->last = calloc(cells, sizeof *v->last);
+        if (!v->matrix || !v->last) {
+            validator_destroy(v);
+            return NULL;
+        }
+    }
     return v;
 }
 
@@ -68,7 +86,13 @@ static int validate_batch(void *state, Graph *g, const Model *m, const Batch *b)
     Validator *v = state;
     float *logits = NULL;
     TRY(logits_of(g, m, b, &logits, NULL));
-    return classify_metrics_add(&v->metrics, logits, b->class_index, b->size);
+    TRY(classify_metrics_add(&v->metrics, logits, b->class_index, b->size));
+    for (int i = 0; v->matrix && i < b->size; i++) {
+        int top; // the logits rank the classes as their softmax does
+        classify_top_k(logits + (size_t)i * (size_t)m->nc, m->nc, 1, &top);
+        v->matrix[(size_t)top * (size_t)m->nc + (size_t)b->class_index[i]] += 1.0;
+    }
+    return 0;
 }
 
 // Ultralytics' summary row ("all", top1, top5); after the last validation also one row per class
@@ -91,13 +115,28 @@ static int validate_finish(void *state, double *metrics, double *fitness, bool t
     classify_metrics_summary(&v->metrics, &metrics[0], &metrics[1], fitness);
     print_table(v, metrics[0], metrics[1], table);
     classify_metrics_reset(&v->metrics); // the next validation starts from nothing
+    if (v->matrix) {
+        size_t cells = (size_t)v->metrics.nc * (size_t)v->metrics.nc;
+        memcpy(v->last, v->matrix, cells * sizeof *v->last);
+        memset(v->matrix, 0, cells * sizeof *v->matrix);
+        v->have_last = true;
+    }
     return 0;
+}
+
+// confusion_matrix.png and confusion_matrix_normalized.png: nc x nc, no background row.
+static int write_plots(void *state, const char *dir) {
+    Validator *v = state;
+    if (!v->have_last) return 0; // plots=False, or no validation finished yet
+    return task_plot_confusion(dir, v->last, v->metrics.nc, false, v->names);
 }
 
 static void validator_destroy(void *state) {
     Validator *v = state;
     if (!v) return;
     classify_metrics_free(&v->metrics);
+    free(v->matrix);
+    free(v->last);
     free(v);
 }
 
@@ -114,5 +153,9 @@ const TaskImpl CLASSIFY_TASK = {
     .validate_batch = validate_batch,
     .validate_finish = validate_finish,
     .validator_destroy = validator_destroy,
+    .write_plots = write_plots,
     .batch_instances = batch_instances,
+    .predictor_create = classify_predictor_create,
+    .predict = classify_predict,
+    .predictor_destroy = classify_predictor_destroy,
 };

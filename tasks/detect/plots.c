@@ -124,22 +124,26 @@ int detect_plot_curves(const char *dir, const char *prefix, const DetSummary *s,
     return rc;
 }
 
-int detect_plot_confusion(const char *dir, const ConfusionMatrix *cm, char *const *names) {
-    const int n = cm->nc + 1;
+int task_plot_confusion(const char *dir, const double *matrix, int nc, bool background, char *const *names) {
+    const int n = nc + background;
     char(*text)[NAME_CAP] = malloc((size_t)n * sizeof *text);
     const char **labels = malloc((size_t)n * sizeof *labels);
-    int rc = text && labels ? 0 : yolo_fail("out of memory plotting a confusion matrix of %d classes", cm->nc);
+    int rc = text && labels ? 0 : yolo_fail("out of memory plotting a confusion matrix of %d classes", nc);
     for (int c = 0; rc == 0 && c < n; c++) {
-        if (c < cm->nc) class_name(names, c, text[c]);
+        if (c < nc) class_name(names, c, text[c]);
         else snprintf(text[c], NAME_CAP, "background");
         labels[c] = text[c];
     }
     char path[4200];
     for (int normalize = 1; rc == 0 && normalize >= 0; normalize--) {
         snprintf(path, sizeof path, "%s/confusion_matrix%s.png", dir, normalize ? "_normalized" : "");
-        rc = confusion_plot(path, cm->matrix, n, labels, normalize, cm->nc < ANNOTATE_BELOW);
+        rc = confusion_plot(path, matrix, n, labels, normalize, nc < ANNOTATE_BELOW);
     }
     free(text);
     free(labels);
     return rc;
+}
+
+int detect_plot_confusion(const char *dir, const ConfusionMatrix *cm, char *const *names) {
+    return task_plot_confusion(dir, cm->matrix, cm->nc, true, names);
 }

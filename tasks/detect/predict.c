@@ -62,6 +62,8 @@ void *detect_predictor_create(const Model *m, const PredictOptions *o) {
     return p;
 }
 
+const Detection *detect_predictor_detections(const void *state) { return ((const DetectPredictor *)state)->dets; }
+
 int detect_predict(void *state, Graph *g, const Model *m, int image, Prediction *out) {
     DetectPredictor *p = state;
     const Tensor *outs[HEAD_MAX_LEVELS];

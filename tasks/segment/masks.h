@@ -6,6 +6,8 @@
 
 #include <stdint.h>
 
+#include "core/tensor.h"
+
 // One image's prototypes: nm planes of mh x mw.
 typedef struct {
     const float *data;
@@ -19,6 +21,21 @@ typedef struct {
 // receives the box on the grid, [x0, x1) x [y0, y1), outside which every bit is 0.
 int seg_predict_mask(const Protos *p, const float *coeff, int64_t coeff_stride, const float box[4], int in_w, int in_h,
                      uint8_t *bits, int rect[4]);
+
+// Prediction (Ultralytics' SegmentationPredictor, process_mask with upsample=True): the same
+// logits cropped to the box (0 outside *rect, as crop_mask leaves them) into logits [mh][mw]...
+void seg_mask_logits(const Protos *p, const float *coeff, int64_t coeff_stride, const float box[4], int in_w, int in_h,
+                     float *logits, int rect[4]);
+// ...then resized bilinearly to the input's out_w x out_h (F.interpolate, align_corners=False, in
+// float32) and thresholded at > 0: bits [out_h][out_w]. Returns the area (the predictor drops a
+// detection whose mask is empty). Only the input pixels whose taps reach rect are computed; the
+// others are 0, as interpolating zeros gives.
+int seg_upsample_mask(const float *logits, int mw, int mh, const int rect[4], int out_w, int out_h, uint8_t *bits);
+
+// The mask coefficients of anchor a (levels in order, each row-major) of image `image`, from the
+// coefficient outputs coeffs[n_levels] ([batch][nm][h][w] each): the first one, the others
+// `*stride` floats apart. NULL when a is beyond the anchors.
+const float *seg_anchor_coeffs(const Tensor *const *coeffs, int n_levels, int image, int a, int64_t *stride);
 
 // Instance masks [n][mh][mw] (0/1) from an overlap map of map_h x map_w (value k + 1: instance k):
 // the same map when the sizes agree; otherwise each instance's 0/1 mask resized bilinearly

@@ -7,9 +7,12 @@
 
 #include "core/status.h"
 #include "tasks/detect/decode.h"
+#include "tasks/detect/confusion.h"
 #include "tasks/detect/metrics.h"
+#include "tasks/detect/plots.h"
 #include "tasks/segment/loss.h"
 #include "tasks/segment/masks.h"
+#include "tasks/segment/predict.h"
 #include "tasks/task.h"
 
 // ---- dataset ----
@@ -127,6 +130,12 @@ typedef struct {
     int gt_cap;
     uint8_t *gt_masks, *pred;
     size_t gt_masks_cap, pred_cap;
+    // plots=True: the confusion matrix of the pass under way (boxes matched as detect matches them),
+    // and what the last finished pass leaves for write_plots (its matrix, the box and mask
+    // summaries with their curves).
+    bool plots, have_last;
+    ConfusionMatrix cm, last_cm;
+    DetSummary last_box, last_mask;
 } Validator;
 
 static void validator_destroy(void *state) {
@@ -143,6 +152,10 @@ static void validator_destroy(void *state) {
     free(v->gt_area);
     free(v->gt_masks);
     free(v->pred);
+    confusion_free(&v->cm);
+    confusion_free(&v->last_cm);
+    det_summary_free(&v->last_box);
+    det_summary_free(&v->last_mask);
     free(v);
 }
 
@@ -157,7 +170,9 @@ static void *validator_create(const Model *m, const DatasetConfig *cfg, const Da
     v->mask_ratio = o->mask_ratio;
     v->nms = (NmsOptions){.conf = o->conf, .iou = o->iou, .max_det = o->max_det, .multi_label = m->nc > 1};
     v->dets = malloc(sizeof *v->dets * (size_t)(o->max_det > 0 ? o->max_det : 1));
-    if (!v->box || !v->mask || !v->dets) {
+    v->plots = o->plots;
+    if (!v->box || !v->mask || !v->dets ||
+        (v->plots && (confusion_init(&v->cm, m->nc, o->conf) != 0 || confusion_init(&v->last_cm, m->nc, o->conf) != 0))) {
         validator_destroy(v);
         return NULL;
     }
@@ -207,21 +222,6 @@ static int reserve(Validator *v, int anchors, int n_gt, size_t plane) {
     return 0;
 }
 
-// The mask coefficients of anchor a (levels in order, each row-major) of image `image`: the first
-// one, the others `*stride` floats apart.
-static const float *anchor_coeffs(const HeadTensors *h, int n_levels, int image, int a, int64_t *stride) {
-    for (int l = 0; l < n_levels; l++) {
-        const Tensor *t = h->coeffs[l];
-        int64_t hw = tensor_h(t) * tensor_w(t);
-        if (a < hw) {
-            *stride = hw;
-            return t->data + (int64_t)image * tensor_c(t) * hw + a;
-        }
-        a -= (int)hw;
-    }
-    return NULL;
-}
-
 static int validate_image(Validator *v, const HeadTensors *h, const Model *m, const Batch *b, int i, int anchors) {
     int index = b->dataset_index[i], w0 = v->split->width[index], h0 = v->split->height[index];
     const float *rp = &b->ratio_pad[4 * i];
@@ -244,7 +244,7 @@ static int validate_image(Validator *v, const HeadTensors *h, const Model *m, co
     }
     for (int d = 0; d < n; d++) {
         int64_t stride = 0;
-        const float *coeff = anchor_coeffs(h, m->n_levels, i, v->dets[d].anchor, &stride);
+        const float *coeff = seg_anchor_coeffs(h->coeffs, m->n_levels, i, v->dets[d].anchor, &stride);
         if (!coeff) return yolo_fail("internal: detection of anchor %d beyond the %d anchors", v->dets[d].anchor, anchors);
         int rect[4];
         int area = seg_predict_mask(&p, coeff, stride, v->dets[d].box, b->w, b->h, v->pred, rect);
@@ -255,6 +255,7 @@ static int validate_image(Validator *v, const HeadTensors *h, const Model *m, co
     // Boxes in the original image's pixels.
     for (int d = 0; d < n; d++) detect_box_to_native(v->dets[d].box, rp, w0, h0);
     for (int g = 0; g < n_gt; g++) detect_box_to_native(&v->gt_boxes[4 * g], rp, w0, h0);
+    if (v->plots) TRY(confusion_add(&v->cm, v->dets, n, v->gt_boxes, v->gt_cls, n_gt));
     return det_metrics_add(v->box, v->dets, n, v->gt_boxes, v->gt_cls, n_gt);
 }
 
@@ -313,9 +314,32 @@ static int validate_finish(void *state, double *metrics, double *fitness, bool t
     } else {
         rc = yolo_fail("out of memory for segment metrics");
     }
+    if (rc == 0 && v->plots) {
+        // Kept for write_plots; the matrices swap so the next pass starts from zeros.
+        det_summary_free(&v->last_box);
+        det_summary_free(&v->last_mask);
+        v->last_box = box;
+        v->last_mask = mask;
+        v->have_last = true;
+        ConfusionMatrix done = v->cm;
+        v->cm = v->last_cm;
+        v->last_cm = done;
+        confusion_reset(&v->cm);
+        return 0;
+    }
     det_summary_free(&box);
     det_summary_free(&mask);
     return rc;
+}
+
+// Ultralytics' segment plots: the confusion matrix of the boxes, and the curves of ap_per_class
+// for the boxes and for the masks (BoxPR_curve.png, ..., MaskR_curve.png).
+static int write_plots(void *state, const char *dir) {
+    Validator *v = state;
+    if (!v->have_last) return 0; // plots=False, or no validation finished yet
+    TRY(detect_plot_confusion(dir, &v->last_cm, v->names));
+    TRY(detect_plot_curves(dir, "Box", &v->last_box, v->names));
+    return detect_plot_curves(dir, "Mask", &v->last_mask, v->names);
 }
 
 const TaskImpl SEGMENT_TASK = {
@@ -332,5 +356,9 @@ const TaskImpl SEGMENT_TASK = {
     .validate_batch = validate_batch,
     .validate_finish = validate_finish,
     .validator_destroy = validator_destroy,
+    .write_plots = write_plots,
     .check_dataset = check_dataset,
+    .predictor_create = segment_predictor_create,
+    .predict = segment_predict,
+    .predictor_destroy = segment_predictor_destroy,
 };

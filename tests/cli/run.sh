@@ -222,6 +222,8 @@ check "plots=False writes no PNG" test -f runs/detect/noplots/results.csv -a -z 
 . "$here/modes.sh"
 # Classify training, resume and the refusals between tasks.
 . "$here/classify.sh"
+# Segment and classify predict and val, on the runs above.
+. "$here/predict_tasks.sh"
 # The C API: its example program, and building against an installed copy.
 . "$here/api.sh"
 # Model and dataset YAMLs of an installed yolo.
