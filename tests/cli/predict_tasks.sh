@@ -1,6 +1,6 @@
 # Command-line tests of segment and classify val and predict, sourced by run.sh in its scratch
 # folder after segment.sh, modes.sh and classify.sh (their runs/*/train checkpoints and datasets,
-# and modes.sh's expect_all and image_size, run.sh's png_size). Exactness against Ultralytics is
+# and expect_all and image_size from lib.sh). Exactness against Ultralytics is
 # tests/test_segment_predict.c and test_classify_predict.c; here: the files and their formats.
 seg=runs/segment/train/weights/last.ckpt
 src=datasets/shapes8-seg/images/val
@@ -26,9 +26,9 @@ check "segment labels are a class and a polygon in [0, 1]" polygon_lines_ok
 expect_all "segment val writes its Box and Mask curves and the confusion matrix" 0 "^Results saved to runs/segment/val$" -- \
   segment val model=$seg
 check "segment val's BoxPR, BoxF1, ..., MaskR curves are 1350x900 PNGs" test "$(for c in Box Mask; do for k in PR F1 P R; do
-  png_size runs/segment/val/${c}${k}_curve.png; done; done | sort | uniq -c | sed 's/^ *//')" = "8 1350x900"
+  image_size runs/segment/val/${c}${k}_curve.png; done; done | sort | uniq -c | sed 's/^ *//')" = "8 1350x900"
 check "segment val's confusion matrices are detect's size (5 classes and background)" test \
-  "$(png_size runs/segment/val/confusion_matrix.png) $(png_size runs/segment/val/confusion_matrix_normalized.png)" = "947x829 947x829"
+  "$(image_size runs/segment/val/confusion_matrix.png) $(image_size runs/segment/val/confusion_matrix_normalized.png)" = "947x829 947x829"
 
 cls=runs/classify/train/weights/last.ckpt
 expect_all "classify predict prints the top 5 of each image" 0 \
@@ -50,5 +50,5 @@ top5_lines_ok() {
 check "classify labels are the top 5 as 'score name' lines" top5_lines_ok
 expect_all "classify val writes its confusion matrices" 0 "^Results saved to runs/classify/val$" -- classify val model=$cls
 check "classify val's confusion matrices are PNGs smaller than detect's (no background row)" test \
-  "$(png_size runs/classify/val/confusion_matrix.png)" = "$(png_size runs/classify/val/confusion_matrix_normalized.png)" -a \
-  -n "$(png_size runs/classify/val/confusion_matrix.png)" -a "$(png_size runs/classify/val/confusion_matrix.png)" != 947x829
+  "$(image_size runs/classify/val/confusion_matrix.png)" = "$(image_size runs/classify/val/confusion_matrix_normalized.png)" -a \
+  -n "$(image_size runs/classify/val/confusion_matrix.png)" -a "$(image_size runs/classify/val/confusion_matrix.png)" != 947x829
