@@ -371,6 +371,13 @@ int train_run(const TrainOptions *o) {
     sigaction(SIGINT, &on, &old_int);
     sigaction(SIGTERM, &on, &old_term);
     int rc = setup(&r);
+    // A signal during setup (a dataset download) stops it. As after an interrupted epoch, the run
+    // says what happened itself and the exit status names the signal (callers keep no message for
+    // an interrupt).
+    if (rc != 0 && interrupt_signal) {
+        fprintf(stderr, "yolo: %s\n", yolo_error());
+        rc = 128 + interrupt_signal;
+    }
     if (rc == 0) rc = loop(&r);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);

@@ -103,7 +103,7 @@ sleep 0.2
 kill -INT $pid
 wait $pid
 rc=$?
-check "SIGINT during a download stops it with a message" test $rc -ne 0 -a "$(grep -c 'interrupted by SIGINT; nothing was left in datasets' dl.out)" -eq 1
+check "SIGINT during a download stops it with a message and exit 130" test $rc -eq 130 -a "$(grep -c 'interrupted by SIGINT; nothing was left in datasets' dl.out)" -eq 1
 check "an interrupted download leaves nothing in the datasets directory" test "$(listing)" = "flaky8 moved8 tiny8 "
 
 kill $server 2>/dev/null
