@@ -15,6 +15,7 @@
 #include "core/status.h"
 #include "nn/op.h"
 #include "peak.h"
+#include "timing.h"
 
 enum {
     BIAS = 1,  // Detect's last 1x1 convs are plain nn.Conv2d with a bias; Ultralytics' Conv has none
@@ -204,16 +205,6 @@ static int case_init(ConvCase *c, const ConvLayer *l, const Options *o, const Ba
         mallocCheck(c->a.workspace);
     }
     return 0;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 // Median forward and backward milliseconds over o->reps calls, after one untimed call of each

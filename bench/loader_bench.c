@@ -11,12 +11,7 @@
 
 #include "core/status.h"
 #include "data/loader.h"
-
-static double now_seconds(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
+#include "timing.h"
 
 int main(int argc, char **argv) {
     const char *data = "shapes.yaml", *datasets = NULL;

@@ -13,22 +13,7 @@
 #include "core/status.h"
 #include "io/config_dir.h"
 #include "nn/model.h"
-
-static double now_seconds(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int by_value(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, by_value);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
+#include "timing.h"
 
 static void fill(Tensor *t, uint32_t stream) {
     for (int64_t k = 0; k < tensor_numel(t); k++) t->data[k] = rng_uniform(1, rng_stream(RNG_TEST, 900, stream), (uint64_t)k) - 0.5f;

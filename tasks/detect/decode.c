@@ -1,7 +1,9 @@
 #include "tasks/detect/decode.h"
 
 #include <math.h>
+#include <stdlib.h>
 
+#include "core/status.h"
 #include "tasks/detect/loss.h"
 
 int detect_anchor_count(const Tensor *const *outputs, int n_levels) {
@@ -68,4 +70,27 @@ void detect_box_to_native(float box[4], const float ratio_pad[4], int w0, int h0
         float hi = (float)(k % 2 ? h0 : w0);
         box[k] = v < 0.0f ? 0.0f : v > hi ? hi : v;
     }
+}
+
+int detect_image_nms(DetectScratch *s, const Tensor *const *outputs, int n_levels, const int *strides, int nc, int image,
+                     const NmsOptions *o, Detection *dets) {
+    int anchors = detect_anchor_count(outputs, n_levels);
+    if (anchors > s->cap) {
+        detect_scratch_free(s);
+        s->decoded = malloc(sizeof(float) * (size_t)anchors * (size_t)(4 + nc));
+        s->scratch = malloc(nms_scratch_bytes(anchors, nc));
+        if (!s->decoded || !s->scratch) {
+            detect_scratch_free(s);
+            return yolo_fail("out of memory decoding %d anchors", anchors);
+        }
+        s->cap = anchors;
+    }
+    detect_decode(outputs, n_levels, strides, nc, image, s->decoded);
+    return nms(s->decoded, anchors, nc, o, s->scratch, dets);
+}
+
+void detect_scratch_free(DetectScratch *s) {
+    free(s->decoded);
+    free(s->scratch);
+    *s = (DetectScratch){0};
 }

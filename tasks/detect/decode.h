@@ -5,11 +5,26 @@
 #define YOLO_TASKS_DETECT_DECODE_H
 
 #include "core/tensor.h"
+#include "tasks/detect/metrics.h"
 
 // Anchors of the levels' grids: sum of h_l * w_l.
 int detect_anchor_count(const Tensor *const *outputs, int n_levels);
 // out: [anchors][4 + nc] for image `image` of the batch.
 void detect_decode(const Tensor *const *outputs, int n_levels, const int *strides, int nc, int image, float *out);
+
+// One image's decoded predictions and NMS scratch, grown to the most anchors seen: validation and
+// prediction see many input shapes (nothing here runs in a training step).
+typedef struct {
+    float *decoded;
+    void *scratch;
+    int cap; // anchors
+} DetectScratch;
+
+// Decodes image `image` of the head outputs and runs NMS (o) into dets, which has room for
+// o->max_det: the number kept, or -1 with a message.
+int detect_image_nms(DetectScratch *s, const Tensor *const *outputs, int n_levels, const int *strides, int nc, int image,
+                     const NmsOptions *o, Detection *dets);
+void detect_scratch_free(DetectScratch *s);
 
 // Validation's ground truth of one image: the rows of targets ([n][6] = image, class, cx, cy, w, h
 // normalised) for `image`, in row order, as boxes xyxy in the batch's input pixels (w x h) and

@@ -11,10 +11,7 @@ typedef struct {
     int nc;
     NmsOptions nms;
     int *classes;
-    // Grown with the input size (the number of anchors).
-    float *decoded;
-    void *scratch;
-    int anchors_cap;
+    DetectScratch scratch; // grown with the input size
     Detection *dets;
     float *boxes, *scores;
     int *cls;
@@ -24,8 +21,7 @@ void detect_predictor_destroy(void *state) {
     DetectPredictor *p = state;
     if (!p) return;
     free(p->classes);
-    free(p->decoded);
-    free(p->scratch);
+    detect_scratch_free(&p->scratch);
     free(p->dets);
     free(p->boxes);
     free(p->scores);
@@ -68,17 +64,7 @@ int detect_predict(void *state, Graph *g, const Model *m, int image, Prediction 
     DetectPredictor *p = state;
     const Tensor *outs[HEAD_MAX_LEVELS];
     for (int l = 0; l < m->n_levels; l++) outs[l] = &g->values[m->outputs[l]].data;
-    int anchors = detect_anchor_count(outs, m->n_levels);
-    if (anchors > p->anchors_cap) {
-        free(p->decoded);
-        free(p->scratch);
-        p->decoded = malloc(sizeof(float) * (size_t)anchors * (size_t)(4 + p->nc));
-        p->scratch = malloc(nms_scratch_bytes(anchors, p->nc));
-        p->anchors_cap = p->decoded && p->scratch ? anchors : 0;
-        if (!p->anchors_cap) return yolo_fail("out of memory decoding %d anchors", anchors);
-    }
-    detect_decode(outs, m->n_levels, m->strides, p->nc, image, p->decoded);
-    int n = nms(p->decoded, anchors, p->nc, &p->nms, p->scratch, p->dets);
+    int n = detect_image_nms(&p->scratch, outs, m->n_levels, m->strides, p->nc, image, &p->nms, p->dets);
     if (n < 0) return -1;
     for (int d = 0; d < n; d++) {
         memcpy(&p->boxes[4 * d], p->dets[d].box, sizeof p->dets[d].box);

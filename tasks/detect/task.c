@@ -46,12 +46,11 @@ typedef struct {
     int nc;
     NmsOptions nms;
     // Grown to the largest batch shape seen (validation may allocate; training steps may not).
-    float *decoded;
-    void *scratch;
+    DetectScratch scratch;
     Detection *dets;
     float *gt_boxes;
     int *gt_cls;
-    int anchors_cap, gt_cap;
+    int gt_cap;
     // plots=True: the confusion matrix of the pass under way, and what the last finished pass
     // leaves for write_plots (its matrix and its summary with the curves).
     bool plots, have_last;
@@ -81,18 +80,7 @@ static void *validator_create(const Model *m, const DatasetConfig *cfg, const Da
     return v;
 }
 
-static int reserve(Validator *v, int anchors, int n_gt) {
-    if (anchors > v->anchors_cap) {
-        free(v->decoded);
-        free(v->scratch);
-        v->decoded = malloc(sizeof(float) * (size_t)anchors * (size_t)(4 + v->nc));
-        v->scratch = malloc(nms_scratch_bytes(anchors, v->nc));
-        if (!v->decoded || !v->scratch) {
-            v->anchors_cap = 0;
-            return yolo_fail("out of memory for validation of %d anchors", anchors);
-        }
-        v->anchors_cap = anchors;
-    }
+static int reserve(Validator *v, int n_gt) {
     if (n_gt > v->gt_cap) {
         free(v->gt_boxes);
         free(v->gt_cls);
@@ -111,13 +99,12 @@ static int validate_batch(void *state, Graph *g, const Model *m, const Batch *b)
     Validator *v = state;
     const Tensor *outs[HEAD_MAX_LEVELS];
     head_tensors(g, m, outs, NULL);
-    int anchors = detect_anchor_count(outs, m->n_levels);
-    TRY(reserve(v, anchors, b->n_targets));
+    TRY(reserve(v, b->n_targets));
     for (int i = 0; i < b->size; i++) {
         int index = b->dataset_index[i], w0 = v->split->width[index], h0 = v->split->height[index];
         const float *rp = &b->ratio_pad[4 * i];
-        detect_decode(outs, m->n_levels, m->strides, v->nc, i, v->decoded);
-        int n = nms(v->decoded, anchors, v->nc, &v->nms, v->scratch, v->dets);
+        int n = detect_image_nms(&v->scratch, outs, m->n_levels, m->strides, v->nc, i, &v->nms, v->dets);
+        TRY_ID(n);
         for (int d = 0; d < n; d++) detect_box_to_native(v->dets[d].box, rp, w0, h0);
         int n_gt = detect_image_targets(b->targets, b->n_targets, i, b->w, b->h, v->gt_boxes, v->gt_cls);
         for (int g = 0; g < n_gt; g++) detect_box_to_native(&v->gt_boxes[4 * g], rp, w0, h0);
@@ -187,8 +174,7 @@ static void validator_destroy(void *state) {
     det_summary_free(&v->last);
     confusion_free(&v->cm);
     confusion_free(&v->last_cm);
-    free(v->decoded);
-    free(v->scratch);
+    detect_scratch_free(&v->scratch);
     free(v->dets);
     free(v->gt_boxes);
     free(v->gt_cls);

@@ -122,9 +122,7 @@ typedef struct {
     Detection *dets;
     // Grown to the largest batch shape and label count seen (validation may allocate; training
     // steps may not).
-    float *decoded;
-    void *scratch;
-    int anchors_cap;
+    DetectScratch scratch;
     float *gt_boxes, *iou;
     int *gt_cls, *gt_area;
     int gt_cap;
@@ -144,8 +142,7 @@ static void validator_destroy(void *state) {
     det_metrics_destroy(v->box);
     det_metrics_destroy(v->mask);
     free(v->dets);
-    free(v->decoded);
-    free(v->scratch);
+    detect_scratch_free(&v->scratch);
     free(v->gt_boxes);
     free(v->iou);
     free(v->gt_cls);
@@ -189,18 +186,7 @@ static uint8_t *grow(uint8_t *p, size_t *cap, size_t need) {
     return p;
 }
 
-static int reserve(Validator *v, int anchors, int n_gt, size_t plane) {
-    if (anchors > v->anchors_cap) {
-        free(v->decoded);
-        free(v->scratch);
-        v->decoded = malloc(sizeof(float) * (size_t)anchors * (size_t)(4 + v->nc));
-        v->scratch = malloc(nms_scratch_bytes(anchors, v->nc));
-        if (!v->decoded || !v->scratch) {
-            v->anchors_cap = 0;
-            return yolo_fail("out of memory for validation of %d anchors", anchors);
-        }
-        v->anchors_cap = anchors;
-    }
+static int reserve(Validator *v, int n_gt, size_t plane) {
     if (n_gt > v->gt_cap) {
         free(v->gt_boxes);
         free(v->gt_cls);
@@ -225,8 +211,7 @@ static int reserve(Validator *v, int anchors, int n_gt, size_t plane) {
 static int validate_image(Validator *v, const HeadTensors *h, const Model *m, const Batch *b, int i, int anchors) {
     int index = b->dataset_index[i], w0 = v->split->width[index], h0 = v->split->height[index];
     const float *rp = &b->ratio_pad[4 * i];
-    detect_decode(h->levels, m->n_levels, m->strides, v->nc, i, v->decoded);
-    int n = nms(v->decoded, anchors, v->nc, &v->nms, v->scratch, v->dets);
+    int n = detect_image_nms(&v->scratch, h->levels, m->n_levels, m->strides, v->nc, i, &v->nms, v->dets);
     TRY_ID(n);
     int n_gt = detect_image_targets(b->targets, b->n_targets, i, b->w, b->h, v->gt_boxes, v->gt_cls);
 
@@ -266,7 +251,7 @@ static int validate_batch(void *state, Graph *g, const Model *m, const Batch *b)
     head_tensors(g, m, &h);
     int anchors = detect_anchor_count(h.levels, m->n_levels);
     size_t plane = (size_t)(tensor_h(h.proto) * tensor_w(h.proto));
-    TRY(reserve(v, anchors, b->n_targets, plane));
+    TRY(reserve(v, b->n_targets, plane));
     for (int i = 0; i < b->size; i++) TRY(validate_image(v, &h, m, b, i, anchors));
     return 0;
 }
