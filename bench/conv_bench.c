@@ -4,13 +4,18 @@
 // time per training step, the images/s that conv alone would allow, and the fraction of the FP32
 // peak (measured here with bench/peak.h, or given with --peak).
 //
-//   conv_bench [--threads N] [--batch B] [--imgsz S] [--reps R] [--peak GFLOPS]
+//   conv_bench [--threads N] [--batch B] [--imgsz S] [--reps R] [--peak GFLOPS] [--plain] [--shape I]
+//
+// --plain times the plain im2col + BLAS path (cpu_conv2d_im2col) instead of the backend's conv2d,
+// which takes the packed path where it can; --shape I times only the I-th distinct shape (from 0).
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "backend/backend.h"
+#include "backend/cpu/cpu_ops.h"
 #include "core/rng.h"
 #include "core/status.h"
 #include "nn/op.h"
@@ -105,6 +110,8 @@ typedef struct {
 typedef struct {
     int threads, batch, imgsz, reps;
     double peak; // GFLOP/s; 0: measure
+    bool plain;  // time cpu_conv2d_im2col
+    int shape;   // only this distinct shape; -1: all
 } Options;
 
 // Forward multiply-adds of one layer at (batch, imgsz).
@@ -241,25 +248,31 @@ done:
 }
 
 static void usage(void) {
-    fprintf(stderr, "usage: conv_bench [--threads N] [--batch B] [--imgsz S] [--reps R] [--peak GFLOPS]\n"
+    fprintf(stderr, "usage: conv_bench [--threads N] [--batch B] [--imgsz S] [--reps R] [--peak GFLOPS] [--plain] "
+                    "[--shape I]\n"
                     "  defaults: threads = online cores, batch 16, imgsz 320 (a multiple of 32), reps 5;\n"
                     "  without --peak the FP32 FMA peak is measured on the same number of threads\n");
 }
 
 static int parse_options(int argc, char **argv, Options *o) {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    *o = (Options){.threads = cores > 0 ? (int)cores : 1, .batch = 16, .imgsz = BASE_IMGSZ, .reps = 5};
+    *o = (Options){.threads = cores > 0 ? (int)cores : 1, .batch = 16, .imgsz = BASE_IMGSZ, .reps = 5, .shape = -1};
     for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--plain") == 0) {
+            o->plain = true;
+            continue;
+        }
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) return -1;
         char *end;
         double x = strtod(v, &end);
-        if (*end != '\0' || !(x > 0) || x > 1e9) return -1;
+        if (*end != '\0' || !(x >= 0) || x > 1e9 || (x == 0 && strcmp(argv[i], "--shape") != 0)) return -1;
         if (strcmp(argv[i], "--threads") == 0) o->threads = (int)x;
         else if (strcmp(argv[i], "--batch") == 0) o->batch = (int)x;
         else if (strcmp(argv[i], "--imgsz") == 0) o->imgsz = (int)x;
         else if (strcmp(argv[i], "--reps") == 0) o->reps = (int)x;
         else if (strcmp(argv[i], "--peak") == 0) o->peak = x;
+        else if (strcmp(argv[i], "--shape") == 0) o->shape = (int)x;
         else return -1;
         i++;
     }
@@ -297,6 +310,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "conv_bench: %s\n", yolo_error());
         return 1;
     }
+    if (o.plain) backend->op[OP_CONV2D] = cpu_conv2d_im2col;
     if (!backend->op[OP_CONV2D].forward || !backend->op[OP_CONV2D].backward) {
         fprintf(stderr, "conv_bench: the %s backend has no conv2d %s kernel yet (placeholder); nothing to time\n",
                 backend->name, backend->op[OP_CONV2D].forward ? "backward" : "forward");
@@ -315,8 +329,18 @@ int main(int argc, char **argv) {
 
     Distinct shapes[N_LAYERS];
     int n = distinct_shapes(shapes);
-    printf("conv2d fwd+bwd, yolov8n layer shapes: batch %d, imgsz %d, %d thread%s, median of %d after 1 warm-up\n",
-           o.batch, o.imgsz, o.threads, o.threads == 1 ? "" : "s", o.reps);
+    if (o.shape >= n) {
+        fprintf(stderr, "conv_bench: --shape %d: there are %d distinct shapes (0..%d)\n", o.shape, n, n - 1);
+        backend_destroy(backend);
+        return 2;
+    }
+    if (o.shape >= 0) {
+        shapes[0] = shapes[o.shape];
+        n = 1;
+    }
+    printf("conv2d fwd+bwd (%s path), yolov8n layer shapes: batch %d, imgsz %d, %d thread%s, median of %d after 1 "
+           "warm-up\n",
+           o.plain ? "plain im2col + BLAS" : "backend's", o.batch, o.imgsz, o.threads, o.threads == 1 ? "" : "s", o.reps);
     printf("%-12s %-22s %3s %9s %9s %9s %9s %6s\n", "rows", "Cin->Cout k s HxW", "n", "fwd ms", "bwd ms", "fwd GF/s",
            "bwd GF/s", "step%");
     double fwd_ms[N_LAYERS], bwd_ms[N_LAYERS], fwd_total = 0.0, bwd_total = 0.0;

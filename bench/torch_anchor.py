@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """The PyTorch anchor for the engine's CPU speed: yolov8n built in plain torch.nn.
 
-  torch_anchor.py train [--threads 2] [--batch 16] [--imgsz 320] [--steps 10] [--warmup 2]
+  torch_anchor.py train [--threads 2] [--batch 16] [--imgsz 320] [--steps 10] [--warmup 2] [--cpu-time]
       Trains the model only (no data loading, no YOLO loss): the loss is the sum of the three
       head outputs times fixed random tensors, then backward and an SGD step. Prints the
       parameter count (3,157,200 for nc=80) and the median images/s over the steps after warm-up.
+      --cpu-time times with the process's CPU time instead of the wall clock: with --threads 1 it
+      is the work a step costs, whatever else the (shared, noisy) machine runs; compare it with
+      build/bench/model_bench --threads 1 --cpu-time.
   torch_anchor.py convs [--threads 2] [--batch 16] [--imgsz 320] [--reps 5]
       Times torch's conv2d forward and backward alone on every distinct conv shape of the same
       model, in the layout of build/bench/conv_bench, to compare layer by layer.
@@ -207,18 +210,20 @@ def train(args, model):
     # Ultralytics' defaults: SGD, momentum 0.937 (Nesterov), weight decay 5e-4.
     opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.01, momentum=0.937,
                           nesterov=True, weight_decay=5e-4)
+    clock = time.process_time if args.cpu_time else time.perf_counter
     rates = []
     for step in range(args.warmup + args.steps):
-        t0 = time.perf_counter()
+        t0 = clock()
         opt.zero_grad()
         loss = sum((o * w).sum() for o, w in zip(model(x), weights))
         loss.backward()
         opt.step()
-        dt = time.perf_counter() - t0
+        dt = clock() - t0
         if step >= args.warmup:
             rates.append(args.batch / dt)
     print(f"train step (forward, backward, SGD): batch {args.batch}, imgsz {args.imgsz}, {args.threads} "
-          f"thread{'s' if args.threads != 1 else ''}, {args.steps} steps after {args.warmup} warm-up")
+          f"thread{'s' if args.threads != 1 else ''}, {args.steps} steps after {args.warmup} warm-up"
+          f"{', process CPU time' if args.cpu_time else ''}")
     print(f"  images/s: median {statistics.median(rates):.2f} (min {min(rates):.2f}, max {max(rates):.2f}); "
           f"step {1e3 * args.batch / statistics.median(rates):.0f} ms")
 
@@ -281,6 +286,7 @@ def main():
     ap.add_argument("--steps", type=int, default=10, help="train: timed steps")
     ap.add_argument("--warmup", type=int, default=2, help="train: untimed steps first")
     ap.add_argument("--reps", type=int, default=5, help="convs: timed calls per shape")
+    ap.add_argument("--cpu-time", action="store_true", help="train: time with process CPU time")
     args = ap.parse_args()
     if args.imgsz % 32:
         ap.error("--imgsz must be a multiple of 32 (the largest stride)")

@@ -5,6 +5,8 @@
 #include "backend/backend.h"
 
 extern const OpImpl cpu_conv2d;
+// The plain im2col + BLAS convolution that cpu_conv2d's packed path is tested against.
+extern const OpImpl cpu_conv2d_im2col;
 extern const OpImpl cpu_conv_transpose2d;
 extern const OpImpl cpu_batchnorm2d;
 extern const OpImpl cpu_silu;
