@@ -61,21 +61,23 @@ static void expect_packed_matches_plain(const Case *c, int threads) {
 }
 
 TEST(conv_packed_matches_plain) {
+    // Each takes the packed path (cpu_conv2d's packed_pays: at least 32 rows and 128 window
+    // entries) in the forward, the input gradient and the weight gradient, but where noted.
     const Case cases[] = {
         {2, 32, 20, 20, conv(64, 3, 3, 1, 1, 1, 0)},  // yolov8n's 20x20 layers: every tile crosses a row
-        {3, 30, 13, 11, conv(7, 3, 3, 1, 1, 1, 1)},   // odd sizes, cout 7 (a 1-row panel), bias
-        {2, 40, 10, 10, conv(16, 3, 3, 1, 1, 1, 0)},  // K = 360 > one KC block; 100 pixels = 6 tiles + 4
-        {2, 30, 33, 35, conv(16, 3, 3, 2, 1, 1, 0)},  // stride 2 over odd sizes, 306 pixels > one block
-        {2, 32, 16, 18, conv(13, 3, 3, 2, 1, 1, 1)},  // stride 2 with even sizes
-        {1, 30, 3, 4, conv(6, 3, 3, 1, 1, 1, 0)},     // a plane smaller than one tile
-        {2, 30, 9, 12, conv(5, 3, 3, 1, 2, 2, 0)},    // dilation 2
-        {2, 29, 9, 9, conv(30, 3, 3, 1, 0, 1, 1)},    // no padding: the input gradient pads by 2
-        {2, 30, 9, 9, conv(6, 3, 3, 1, 3, 1, 0)},     // padding 3 > k - 1: plain input gradient
-        {2, 90, 11, 13, conv(9, 1, 3, 1, 0, 1, 0)},   // a 1x3 window
-        {2, 12, 12, 12, conv(30, 5, 5, 1, 2, 1, 0)},  // 5x5
-        {2, 300, 6, 7, conv(20, 1, 1, 1, 0, 1, 1)},   // pointwise, K = 300
-        {2, 8, 12, 12, conv(40, 3, 3, 1, 1, 1, 0)},   // K = 72: the forward stays plain, the input gradient not
-        {CONV_SAMPLE_GROUP + 1, 29, 7, 8, conv(12, 3, 3, 1, 1, 1, 1)}, // a partial sample group
+        {3, 33, 13, 11, conv(37, 3, 3, 1, 1, 1, 1)},  // odd sizes, cout 37 (a 1-row panel), bias
+        {2, 40, 10, 10, conv(32, 3, 3, 1, 1, 1, 0)},  // K = 360 > one KC block; 100 pixels = 6 tiles + 4
+        {2, 30, 33, 35, conv(32, 3, 3, 2, 1, 1, 0)},  // stride 2 (plain input gradient) over odd sizes,
+                                                      // 306 pixels > one block of the weight gradient
+        {2, 32, 16, 18, conv(33, 3, 3, 2, 1, 1, 1)},  // stride 2 with even sizes
+        {1, 32, 3, 4, conv(32, 3, 3, 1, 1, 1, 0)},    // a plane smaller than one tile
+        {2, 32, 9, 12, conv(35, 3, 3, 1, 2, 2, 0)},   // dilation 2
+        {2, 32, 9, 9, conv(32, 3, 3, 1, 0, 1, 1)},    // no padding: the input gradient pads by 2
+        {2, 32, 9, 9, conv(32, 3, 3, 1, 3, 1, 0)},    // padding 3 > k - 1: plain input gradient
+        {2, 90, 11, 13, conv(48, 1, 3, 1, 0, 1, 0)},  // a 1x3 window
+        {2, 32, 12, 12, conv(40, 5, 5, 1, 2, 1, 0)},  // 5x5
+        {2, 40, 12, 12, conv(16, 3, 3, 1, 1, 1, 0)},  // 16 rows: only the input gradient is packed
+        {CONV_SAMPLE_GROUP + 1, 32, 7, 8, conv(32, 3, 3, 1, 1, 1, 1)}, // a partial sample group
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         expect_packed_matches_plain(&cases[i], 1);

@@ -8,20 +8,24 @@
 //   a CPU with AVX2 and FMA: forward, and the input gradient of stride-1 convolutions (a
 //   convolution of the output gradient with the flipped kernel), and the weight gradient. It skips
 //   the column matrix that the plain path writes and reads back, and BLAS's extra passes to pack
-//   it and to clear the output, which measured as a quarter of a training step. Grouped
-//   convolutions and those with few window rows (PACKED_MIN_K) stay on the plain path.
+//   it and to clear the output, which measured as a quarter of a training step. Grouped,
+//   pointwise (where BLAS measured faster) and small convolutions (packed_pays) stay on the
+//   plain path.
 #include "backend/cpu/cpu_ops.h"
 #include "backend/cpu/gemm.h"
 #include "backend/cpu/im2col.h"
 #include "backend/cpu/packed_conv.h"
 #include "backend/cpu/tile_kernel.h"
 
-// Window rows (K) below which the packed path loses to the plain one: its column panel is packed
-// per 16 output pixels and reused by every 6-row weight panel, so with few channels the packing
-// is not paid back. Measured on yolov8n's layers (one thread, CPU time): the stem (K = 27) and the
-// 16-channel 3x3 layers (K = 144) run 10-50% slower packed, the 32-channel ones (K = 288) 5-15%
-// faster, the wider ones 10-40% faster.
-enum { PACKED_MIN_K = 256 };
+// The smallest weight matrix (rows x window entries K) the packed path takes: each 16-pixel
+// column panel is packed once and then used by every 6-row weight panel, so with few rows or few
+// window entries the packing is not paid back. Measured on yolov8n's layers (one thread, CPU time):
+// the stem (16 rows, K = 27) runs 2x slower packed and the 16-channel 3x3 layers (16 rows, K = 144)
+// 30% slower forward; 16 -> 32 stride 2 (32 rows, K = 144) runs 15% faster, the wider layers
+// 10-40% faster.
+enum { PACKED_MIN_ROWS = 32, PACKED_MIN_K = 128 };
+
+static bool packed_pays(int64_t rows, int64_t k) { return rows >= PACKED_MIN_ROWS && k >= PACKED_MIN_K; }
 
 typedef struct {
     const OpArgs *a;
@@ -59,11 +63,11 @@ static Conv conv_of(const OpArgs *a, bool packed_allowed) {
     c.x_sample = tensor_c(x) * in_plane;
     c.y_sample = tensor_c(y) * c.plane;
     bool packed = packed_allowed && p->groups == 1 && !c.pointwise && tile_kernel_available();
-    c.packed_forward = packed && c.k >= PACKED_MIN_K;
+    c.packed_forward = packed && packed_pays(c.cout_g, c.k);
     c.grad_geom = input_grad_geom(&c);
-    c.packed_input_grad = packed && col_rows(&c.grad_geom) >= PACKED_MIN_K && p->sh == 1 && p->sw == 1 &&
+    c.packed_input_grad = packed && packed_pays(c.geom.c, col_rows(&c.grad_geom)) && p->sh == 1 && p->sw == 1 &&
                           c.grad_geom.ph >= 0 && c.grad_geom.pw >= 0;
-    c.packed_weight_grad = packed && c.k >= PACKED_MIN_K;
+    c.packed_weight_grad = packed && packed_pays(c.cout_g, c.k);
     return c;
 }
 

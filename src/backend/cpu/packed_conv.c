@@ -33,10 +33,13 @@ void packed_weights_flipped(const float *w, int64_t cout, int64_t cin, int kh, i
 // Where each of a tile's 16 columns reads for one kernel tap (i, j), as offsets into a channel
 // plane (-1: padding, or past the tile's last column), and how the 16 reads are laid out, so that
 // packing a row is one copy for most taps.
-typedef enum { READS_ZERO, READS_RUN, READS_RUN2, READS_GATHER } ReadKind;
+// READS_MASKED: 16 consecutive floats of the plane of which some columns are padding (a tile that
+// crosses output rows, or the image's left or right edge, in a convolution that keeps the width).
+typedef enum { READS_ZERO, READS_RUN, READS_MASKED, READS_RUN2, READS_GATHER } ReadKind;
 
 typedef struct {
     int32_t off[TILE_NR];
+    uint32_t keep[TILE_NR]; // READS_MASKED: all ones where the column reads the image, else 0
     ReadKind kind;
 } TapReads;
 
@@ -58,17 +61,24 @@ static void tile_origin(const ColGeom *g, int64_t p0, int n, TileOrigin *o) {
 }
 
 static void tap_reads(const ColGeom *g, const TileOrigin *o, int i, int j, TapReads *t) {
-    bool any = false, run = true, run2 = true;
-    int64_t dy = (int64_t)i * g->dh, dx = (int64_t)j * g->dw;
+    bool any = false, run = true, run2 = true, masked = true;
+    int64_t dy = (int64_t)i * g->dh, dx = (int64_t)j * g->dw, first = 0;
     for (int q = 0; q < TILE_NR; q++) {
         int64_t iy = q < o->n ? o->y[q] + dy : -1, ix = q < o->n ? o->x[q] + dx : -1;
         bool inside = iy >= 0 && iy < g->h && ix >= 0 && ix < g->w;
-        t->off[q] = inside ? (int32_t)(iy * g->w + ix) : -1;
+        int64_t at = iy * g->w + ix; // where the column would read, inside the image or not
+        if (q == 0) first = at;
+        t->off[q] = inside ? (int32_t)at : -1;
+        t->keep[q] = inside ? UINT32_MAX : 0;
         any |= inside;
         run &= inside && t->off[q] == t->off[0] + q;
         run2 &= inside && t->off[q] == t->off[0] + 2 * q;
+        masked &= !inside || (q < o->n && at == first + q);
     }
-    t->kind = !any ? READS_ZERO : run ? READS_RUN : run2 ? READS_RUN2 : READS_GATHER;
+    // A masked run reads all 16 floats, so they must lie inside the plane.
+    masked &= first >= 0 && first + TILE_NR <= g->h * g->w;
+    t->off[0] = masked && !run ? (int32_t)first : t->off[0];
+    t->kind = !any ? READS_ZERO : run ? READS_RUN : masked ? READS_MASKED : run2 ? READS_RUN2 : READS_GATHER;
 }
 
 // The next tile reads the 16 floats after this one's in most rows. A tile's rows lie in up to K
@@ -92,6 +102,18 @@ PACK_TARGET static void pack_row(const TapReads *t, const float *plane, float *d
         memcpy(dst, plane + t->off[0], TILE_NR * sizeof(float));
         prefetch(plane + t->off[0] + TILE_NR);
         break;
+    case READS_MASKED: {
+#ifdef __x86_64__
+        const float *src = plane + t->off[0];
+        __m256 k0 = _mm256_loadu_ps((const float *)t->keep), k1 = _mm256_loadu_ps((const float *)t->keep + 8);
+        _mm256_storeu_ps(dst, _mm256_and_ps(_mm256_loadu_ps(src), k0));
+        _mm256_storeu_ps(dst + 8, _mm256_and_ps(_mm256_loadu_ps(src + 8), k1));
+        prefetch(src + TILE_NR);
+#else
+        for (int q = 0; q < TILE_NR; q++) dst[q] = t->keep[q] ? plane[t->off[0] + q] : 0.0f;
+#endif
+        break;
+    }
     case READS_RUN2: { // every other float of src[0..30]: the last load starts at 23 so none reads past 30
         const float *src = plane + t->off[0];
 #ifdef __x86_64__
@@ -169,6 +191,28 @@ int64_t packed_weight_grad_scratch_floats(int64_t m) {
     return packed_weight_floats(m, PACKED_PC) + 2 * (int64_t)PACKED_PC * TILE_NR;
 }
 
+// One column-matrix row over pixels [p0, p0 + pc) for a stride-1 convolution that keeps the
+// width: pixel p reads the plane at p + shift, so the row is one copy of the plane, with zeros
+// where that leaves the plane and then in the columns that read past the left or right edge.
+static void shifted_row(const ColGeom *g, const float *plane, int i, int j, int64_t p0, int64_t pc, float *dst) {
+    int64_t dx = (int64_t)j * g->dw - g->pw, shift = ((int64_t)i * g->dh - g->ph) * g->w + dx;
+    int64_t lo = -shift - p0, hi = g->h * g->w - shift - p0; // [lo, hi): inside the plane
+    if (lo < 0) lo = 0;
+    if (hi > pc) hi = pc;
+    if (lo > hi) lo = hi;
+    memset(dst, 0, (size_t)lo * sizeof(float));
+    if (hi > lo) memcpy(dst + lo, plane + p0 + lo + shift, (size_t)(hi - lo) * sizeof(float));
+    memset(dst + hi, 0, (size_t)(pc - hi) * sizeof(float));
+    if (dx == 0) return;
+    // Output columns [0, -dx) read left of the image, [w - dx, w) right of it.
+    int64_t c_lo = dx < 0 ? 0 : g->w - dx, c_hi = dx < 0 ? -dx : g->w;
+    if (c_lo < 0) c_lo = 0;
+    if (c_hi > g->w) c_hi = g->w;
+    for (int64_t row = p0 / g->w * g->w; row < p0 + pc; row += g->w)
+        for (int64_t c = c_lo; c < c_hi; c++)
+            if (row + c >= p0 && row + c < p0 + pc) dst[row + c - p0] = 0.0f;
+}
+
 // rows[r][0, pc) = column-matrix row k0 + r over pixels [p0, p0 + pc), for r < nk; the rest zero.
 static void gather_rows(const ColGeom *g, const float *img, int64_t k0, int nk, int64_t p0, int64_t pc, float *rows) {
     int taps = g->kh * g->kw;
@@ -181,6 +225,10 @@ static void gather_rows(const ColGeom *g, const float *img, int64_t k0, int nk, 
         int64_t k = k0 + r, ci = k / taps;
         int t = (int)(k % taps), i = t / g->kw, j = t % g->kw;
         const float *plane = img + ci * g->h * g->w;
+        if (g->sh == 1 && g->sw == 1 && g->ow == g->w) {
+            shifted_row(g, plane, i, j, p0, pc, dst);
+            continue;
+        }
         for (int64_t p = p0; p < p0 + pc;) { // one output row's part of the block at a time
             int64_t oy = p / g->ow, ox = p % g->ow;
             int64_t len = g->ow - ox < p0 + pc - p ? g->ow - ox : p0 + pc - p;
