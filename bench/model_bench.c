@@ -193,7 +193,8 @@ int main(int argc, char **argv) {
     printf("%s batch %d imgsz %d threads %d (median of %d%s)\n", model_name, batch, imgsz, threads, reps,
            cpu_time ? ", process CPU time" : "");
     printf("  forward:            %8.1f ms/step  %7.2f ms/image  %6.1f images/s\n", 1e3 * f, 1e3 * f / batch, batch / f);
-    printf("  forward + backward: %8.1f ms/step  %7.2f ms/image  %6.1f images/s\n", 1e3 * s, 1e3 * s / batch, batch / s);
+    printf("  forward + backward: %8.1f ms/step  %7.2f ms/image  %6.1f images/s  (fastest step %.1f ms)\n", 1e3 * s,
+           1e3 * s / batch, batch / s, 1e3 * step[0]);
     printf("  planned memory: parameters %.1f MiB, gradients %.1f, optimizer %.1f, activations %.1f, "
            "activation gradients %.1f, workspace %.1f MiB\n",
            mib(g->params.size), mib(g->grads.size), mib(g->optim.size), mib(g->activations.size),

@@ -1,31 +1,18 @@
 // 2-D convolution with PyTorch's semantics (zero padding, stride, dilation, groups), in two
-// implementations that compute the same sums:
+// implementations of the same sums:
 // - the plain path (cpu_conv2d_im2col, the reference): one GEMM per sample and group,
 //   y[n, g] = W_g [cout_g x K] * col(x[n, g]) [K x oh*ow] with K = cin_g * kh * kw, through im2col
 //   and OpenBLAS. Operands stay row-major; the backward GEMMs read W or the columns transposed,
 //   which BLAS does while packing.
-// - the packed path (packed_conv.h), taken by cpu_conv2d for ungrouped windowed convolutions on
-//   a CPU with AVX2 and FMA: forward, and the input gradient of stride-1 convolutions (a
-//   convolution of the output gradient with the flipped kernel), and the weight gradient. It skips
-//   the column matrix that the plain path writes and reads back, and BLAS's extra passes to pack
-//   it and to clear the output, which measured as a quarter of a training step. Grouped,
-//   pointwise (where BLAS measured faster) and small convolutions (packed_pays) stay on the
-//   plain path.
+// - the direct path (direct_conv.h), taken by cpu_conv2d for ungrouped windowed convolutions on a
+//   CPU with AVX2 and FMA: the forward, the weight gradient, and the input gradient of stride-1
+//   convolutions (a convolution of the output gradient with the flipped kernel). Pointwise
+//   convolutions, which need no im2col, measured faster through BLAS and stay on the plain path,
+//   as do the input gradients of strided ones.
 #include "backend/cpu/cpu_ops.h"
+#include "backend/cpu/direct_conv.h"
 #include "backend/cpu/gemm.h"
 #include "backend/cpu/im2col.h"
-#include "backend/cpu/packed_conv.h"
-#include "backend/cpu/tile_kernel.h"
-
-// The smallest weight matrix (rows x window entries K) the packed path takes: each 16-pixel
-// column panel is packed once and then used by every 6-row weight panel, so with few rows or few
-// window entries the packing is not paid back. Measured on yolov8n's layers (one thread, CPU time):
-// the stem (16 rows, K = 27) runs 2x slower packed and the 16-channel 3x3 layers (16 rows, K = 144)
-// 30% slower forward; 16 -> 32 stride 2 (32 rows, K = 144) runs 15% faster, the wider layers
-// 10-40% faster.
-enum { PACKED_MIN_ROWS = 32, PACKED_MIN_K = 128 };
-
-static bool packed_pays(int64_t rows, int64_t k) { return rows >= PACKED_MIN_ROWS && k >= PACKED_MIN_K; }
 
 typedef struct {
     const OpArgs *a;
@@ -35,9 +22,10 @@ typedef struct {
     int64_t x_group, y_group;     // floats of one group's channels in x and in y
     int64_t x_sample, y_sample;   // floats of one sample in x and in y
     bool pointwise;
-    bool packed_forward, packed_input_grad, packed_weight_grad; // which parts take the packed path
-    ColGeom grad_geom; // the input gradient as a convolution of the output gradient
-    const float *packed; // the packed weights (forward) or flipped weights (input gradient)
+    bool direct;            // forward and weight gradient on the direct path
+    bool direct_input_grad; // input gradient on the direct path
+    ColGeom grad_geom;      // the input gradient as a convolution of the output gradient
+    const float *packed;    // the packed weights (forward) or flipped weights (input gradient)
 } Conv;
 
 // The input gradient of a stride-1 convolution is a stride-1 convolution of the output gradient
@@ -49,7 +37,7 @@ static ColGeom input_grad_geom(const Conv *c) {
                      .dh = g->dh, .dw = g->dw};
 }
 
-static Conv conv_of(const OpArgs *a, bool packed_allowed) {
+static Conv conv_of(const OpArgs *a, bool direct_allowed) {
     const ConvParams *p = &a->p.conv;
     const Tensor *x = a->in[0], *y = a->out;
     Conv c = {.a = a, .groups = p->groups, .pointwise = conv_is_pointwise(p)};
@@ -62,30 +50,27 @@ static Conv conv_of(const OpArgs *a, bool packed_allowed) {
     c.y_group = c.cout_g * c.plane;
     c.x_sample = tensor_c(x) * in_plane;
     c.y_sample = tensor_c(y) * c.plane;
-    bool packed = packed_allowed && p->groups == 1 && !c.pointwise && tile_kernel_available();
-    c.packed_forward = packed && packed_pays(c.cout_g, c.k);
+    c.direct = direct_allowed && p->groups == 1 && !c.pointwise && direct_conv_available();
     c.grad_geom = input_grad_geom(&c);
-    c.packed_input_grad = packed && packed_pays(c.geom.c, col_rows(&c.grad_geom)) && p->sh == 1 && p->sw == 1 &&
-                          c.grad_geom.ph >= 0 && c.grad_geom.pw >= 0;
-    c.packed_weight_grad = packed && packed_pays(c.cout_g, c.k);
+    c.direct_input_grad = c.direct && p->sh == 1 && p->sw == 1 && c.grad_geom.ph >= 0 && c.grad_geom.pw >= 0;
     return c;
 }
 
+static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+
 // Per-thread scratch: the column matrix of one sample and group for the plain path (none for a
-// pointwise conv, which reads x in place), the panels for the packed path. In backward the weight
-// gradient is done with the buffer before the input gradient reuses it.
+// pointwise conv, which reads x in place), the padded image and its offsets for the direct path.
+// In backward the weight gradient is done with the buffer before the input gradient reuses it.
 static int64_t forward_col_floats(const Conv *c) {
-    if (c->packed_forward) return packed_scratch_floats(&c->geom);
+    if (c->direct) return direct_scratch_floats(&c->geom);
     return c->pointwise ? 0 : c->k * c->plane;
 }
 
 static int64_t backward_col_floats(const Conv *c) {
-    int64_t columns = c->pointwise ? 0 : c->k * c->plane, cols = 0;
-    if (!c->packed_weight_grad || !c->packed_input_grad) cols = columns;
-    if (c->packed_weight_grad && cols < packed_weight_grad_scratch_floats(c->cout_g))
-        cols = packed_weight_grad_scratch_floats(c->cout_g);
-    if (c->packed_input_grad && cols < packed_scratch_floats(&c->grad_geom)) cols = packed_scratch_floats(&c->grad_geom);
-    return cols;
+    int64_t columns = c->pointwise ? 0 : c->k * c->plane;
+    int64_t weight_part = c->direct ? direct_weight_grad_scratch_floats(&c->geom, c->cout_g) : columns;
+    int64_t input_part = c->direct_input_grad ? direct_scratch_floats(&c->grad_geom) : columns;
+    return max64(weight_part, input_part);
 }
 
 // The packed weights sit after the drivers' part of the workspace, 64-byte aligned.
@@ -94,9 +79,7 @@ static size_t packed_offset(const OpArgs *a, int64_t col_floats) {
 }
 
 static int64_t packed_floats(const Conv *c) {
-    int64_t fwd = packed_weight_floats(c->cout_g, c->k);
-    int64_t grad = packed_weight_floats(c->geom.c, col_rows(&c->grad_geom));
-    return fwd > grad ? fwd : grad;
+    return max64(direct_weight_floats(c->cout_g, c->k), direct_weight_floats(c->geom.c, col_rows(&c->grad_geom)));
 }
 
 // The column matrix of group g of sample n: x itself for a pointwise conv, else im2col into col.
@@ -113,8 +96,8 @@ static void forward_sample(const void *op, int64_t n, float *col) {
     float *y = a->out->data + n * c->y_sample;
     bool has_bias = a->p.conv.has_bias;
     if (has_bias) conv_fill_bias(y, a->param[1]->data, c->cout_g * c->groups, c->plane);
-    if (c->packed_forward) {
-        packed_conv(&c->geom, c->packed, c->cout_g, a->in[0]->data + n * c->x_sample, y, has_bias, col);
+    if (c->direct) {
+        direct_conv(&c->geom, c->packed, c->cout_g, a->in[0]->data + n * c->x_sample, y, has_bias, col);
         return;
     }
     float beta = has_bias ? 1.0f : 0.0f; // the GEMM overwrites y, or adds to the bias already there
@@ -124,8 +107,7 @@ static void forward_sample(const void *op, int64_t n, float *col) {
 }
 
 // dW_g += dy_g * col^T; dx_g += col2im(W_g^T * dy_g), or W_g^T * dy_g straight into dx when
-// pointwise, or the packed convolution of dy. The column buffer is reused: the weight gradient is
-// done with it before the input gradient's columns overwrite it.
+// pointwise, or the direct convolution of dy.
 static void backward_sample(const void *op, int64_t n, float *col, float *weight_grad) {
     const Conv *c = op;
     const OpArgs *a = c->a;
@@ -133,15 +115,15 @@ static void backward_sample(const void *op, int64_t n, float *col, float *weight
     for (int g = 0; g < c->groups; g++) {
         const float *dy = a->out_grad->data + n * c->y_sample + g * c->y_group;
         const float *w = a->param[0]->data + g * c->cout_g * c->k;
-        if (weight_grad && c->packed_weight_grad)
-            packed_weight_grad(&c->geom, dy, c->cout_g, a->in[0]->data + n * c->x_sample, weight_grad, col);
+        if (weight_grad && c->direct)
+            direct_weight_grad(&c->geom, dy, c->cout_g, a->in[0]->data + n * c->x_sample, weight_grad, col);
         else if (weight_grad)
             gemm(false, true, m, k, plane, 1.0f, dy, plane, columns(c, n, g, col), plane, 1.0f,
                  weight_grad + g * c->cout_g * c->k, k);
         if (!a->in_grad[0]) continue;
         float *dx = a->in_grad[0]->data + n * c->x_sample + g * c->x_group;
-        if (c->packed_input_grad) {
-            packed_conv(&c->grad_geom, c->packed, c->geom.c, dy, dx, true, col);
+        if (c->direct_input_grad) {
+            direct_conv(&c->grad_geom, c->packed, c->geom.c, dy, dx, true, col);
         } else if (c->pointwise) {
             gemm(true, false, k, plane, m, 1.0f, w, k, dy, plane, 1.0f, dx, plane);
         } else {
@@ -151,35 +133,34 @@ static void backward_sample(const void *op, int64_t n, float *col, float *weight
     }
 }
 
-static int run_forward(const OpArgs *a, bool packed_allowed) {
-    Conv c = conv_of(a, packed_allowed);
+static int run_forward(const OpArgs *a, bool direct_allowed) {
+    Conv c = conv_of(a, direct_allowed);
     int64_t cols = forward_col_floats(&c);
-    if (c.packed_forward) {
+    if (c.direct) {
         float *packed = (float *)((char *)a->workspace + packed_offset(a, cols));
-        packed_weights(a->param[0]->data, c.cout_g, c.k, packed);
+        direct_weights(a->param[0]->data, c.cout_g, c.k, packed);
         c.packed = packed;
     }
     conv_forward_samples(a, forward_sample, &c, cols);
     return 0;
 }
 
-static int run_backward(const OpArgs *a, bool packed_allowed) {
-    Conv c = conv_of(a, packed_allowed);
+static int run_backward(const OpArgs *a, bool direct_allowed) {
+    Conv c = conv_of(a, direct_allowed);
     int64_t cols = backward_col_floats(&c);
-    if (c.packed_input_grad && a->in_grad[0]) {
+    if (c.direct_input_grad && a->in_grad[0]) {
         float *packed = (float *)((char *)a->workspace + packed_offset(a, cols));
-        packed_weights_flipped(a->param[0]->data, c.cout_g, c.geom.c, c.geom.kh, c.geom.kw, packed);
+        direct_weights_flipped(a->param[0]->data, c.cout_g, c.geom.c, c.geom.kh, c.geom.kw, packed);
         c.packed = packed;
     }
     conv_backward_samples(a, backward_sample, &c, cols);
     return 0;
 }
 
-static size_t workspace_bytes(const OpArgs *a, bool packed_allowed) {
-    Conv c = conv_of(a, packed_allowed);
-    int64_t fwd = forward_col_floats(&c), bwd = backward_col_floats(&c);
-    int64_t cols = fwd > bwd ? fwd : bwd;
-    if (!c.packed_forward && !c.packed_input_grad && !c.packed_weight_grad) return conv_workspace_bytes(a, cols);
+static size_t workspace_bytes(const OpArgs *a, bool direct_allowed) {
+    Conv c = conv_of(a, direct_allowed);
+    int64_t cols = max64(forward_col_floats(&c), backward_col_floats(&c));
+    if (!c.direct) return conv_workspace_bytes(a, cols);
     return packed_offset(a, cols) + (size_t)packed_floats(&c) * sizeof(float);
 }
 

@@ -1,0 +1,143 @@
+// The direct convolution (cpu_conv2d's fast path) against the plain im2col + BLAS path it must
+// equal up to rounding: forward, input gradient and weight and bias gradients, over the cases
+// where the direct code has edges: tiles of 6 output pixels that cross output rows or end past
+// the plane, panels of 16 channels that end past cout, stride 2, dilation, padding that the input
+// gradient cannot take, and odd batches; then direct_conv and direct_weight_grad against direct
+// loops.
+#include <math.h>
+#include <stdlib.h>
+
+#include "backend/cpu/cpu_ops.h"
+#include "backend/cpu/direct_conv.h"
+#include "core/rng.h"
+#include "op_harness.h"
+#include "test.h"
+
+typedef struct {
+    int n, cin, h, w;
+    ConvParams c;
+} Case;
+
+static ConvParams conv(int cout, int kh, int kw, int s, int p, int d, int bias) {
+    return (ConvParams){cout, kh, kw, s, s, p, p, d, d, 1, bias};
+}
+
+// |got - want| <= 1e-5 * the largest |want| of the tensor: both sum the same products in
+// different orders, so their difference is rounding, which scales with the magnitudes summed.
+static void expect_close(const Tensor *got, const Tensor *want, const char *what, const Case *c) {
+    int64_t n = tensor_numel(want);
+    double top = 0.0;
+    for (int64_t i = 0; i < n; i++) top = fmax(top, fabs(want->data[i]));
+    for (int64_t i = 0; i < n; i++)
+        if (!(fabs(got->data[i] - want->data[i]) <= 1e-5 * top)) {
+            test_fail(__FILE__, __LINE__, "%s of conv %dx%dx%d -> %d k%dx%d s%d p%d d%d: element %lld is %.9g, plain %.9g",
+                      what, c->cin, c->h, c->w, c->c.cout, c->c.kh, c->c.kw, c->c.sh, c->c.ph, c->c.dh, (long long)i,
+                      got->data[i], want->data[i]);
+            return;
+        }
+}
+
+static void expect_direct_matches_plain(const Case *c, int threads) {
+    Backend *direct = backend_cpu_create(threads), *plain = backend_cpu_create(threads);
+    EXPECT(direct && plain);
+    if (!direct || !plain) return;
+    plain->op[OP_CONV2D] = cpu_conv2d_im2col;
+    OpSpec s = {.kind = OP_CONV2D, .n_in = 1, .in = {shape_nchw(c->n, c->cin, c->h, c->w)}, .training = 1};
+    s.p.conv = c->c;
+    OpHarness a = {0}, b = {0};
+    bool ok = harness_init(&a, &s, direct, 7) == 0 && harness_init(&b, &s, plain, 7) == 0 && harness_forward(&a) == 0 &&
+              harness_forward(&b) == 0 && harness_backward(&a) == 0 && harness_backward(&b) == 0;
+    EXPECT(ok);
+    if (ok) {
+        expect_close(&a.out, &b.out, "output", c);
+        expect_close(&a.in_grad[0], &b.in_grad[0], "input gradient", c);
+        expect_close(&a.param_grad[0], &b.param_grad[0], "weight gradient", c);
+        if (c->c.has_bias) expect_close(&a.param_grad[1], &b.param_grad[1], "bias gradient", c);
+    }
+    harness_free(&a);
+    harness_free(&b);
+    backend_destroy(direct);
+    backend_destroy(plain);
+}
+
+TEST(conv_direct_matches_plain) {
+    const Case cases[] = {
+        {2, 32, 20, 20, conv(64, 3, 3, 1, 1, 1, 0)},  // yolov8n's 20x20 layers: tiles cross rows
+        {3, 33, 13, 11, conv(37, 3, 3, 1, 1, 1, 1)},  // odd sizes, cout 37 (a 5-row panel), bias
+        {2, 3, 33, 35, conv(16, 3, 3, 2, 1, 1, 0)},   // the stem: stride 2 (plain input gradient), odd sizes
+        {2, 32, 16, 18, conv(33, 3, 3, 2, 1, 1, 1)},  // stride 2 with even sizes
+        {2, 8, 10, 10, conv(8, 3, 3, 2, 0, 1, 0)},    // stride 2 that reads no padding
+        {1, 4, 2, 2, conv(5, 3, 3, 1, 1, 1, 1)},      // a plane smaller than one tile
+        {1, 20, 3, 4, conv(18, 3, 3, 1, 1, 1, 0)},    // 12 pixels: two tiles, 18 channels: two panels
+        {2, 12, 9, 12, conv(21, 3, 3, 1, 2, 2, 0)},   // dilation 2
+        {2, 6, 9, 9, conv(10, 3, 3, 1, 0, 1, 1)},     // no padding: the input gradient pads by 2
+        {2, 6, 9, 9, conv(10, 3, 3, 1, 3, 1, 0)},     // padding 3 > k - 1: plain input gradient
+        {2, 6, 11, 13, conv(9, 1, 3, 1, 0, 1, 0)},    // a 1x3 window
+        {2, 7, 12, 12, conv(20, 5, 5, 1, 2, 1, 0)},   // 5x5
+        {CONV_SAMPLE_GROUP + 1, 9, 7, 8, conv(12, 3, 3, 1, 1, 1, 1)}, // a partial sample group
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        expect_direct_matches_plain(&cases[i], 1);
+        expect_direct_matches_plain(&cases[i], 2);
+    }
+}
+
+static float *random_floats(int64_t n, uint32_t stream) {
+    float *v = malloc(sizeof(float) * (size_t)n);
+    for (int64_t i = 0; v && i < n; i++) v[i] = rng_uniform(1, rng_stream(RNG_TEST, 62, stream), (uint64_t)i) - 0.5f;
+    return v;
+}
+
+// A 3x3, stride 2, padding 1 window over a 31 x 17 x 19 image, 20 output channels (a panel of 16
+// and one of 4) and 9 x 10 = 90 pixels (15 tiles of 6, crossing rows).
+enum { CIN = 31, H = 17, W = 19, COUT = 20, OH = 9, OW = 10, KK = CIN * 9 };
+
+static double window_term(const float *x, int64_t ci, int i, int j, int64_t oy, int64_t ox) {
+    int64_t iy = oy * 2 - 1 + i, ix = ox * 2 - 1 + j;
+    return iy < 0 || iy >= H || ix < 0 || ix >= W ? 0.0 : (double)x[(ci * H + iy) * W + ix];
+}
+
+// direct_conv and direct_weight_grad themselves against loops in double, adding into outputs that
+// already hold values. The conv2d comparison above would pass on a CPU without AVX2 by running the
+// plain path twice; this one runs only where the tile runs.
+TEST(direct_conv_and_weight_grad_match_direct_loops) {
+    if (!direct_conv_available()) return; // the direct path is never taken on this CPU
+    ConvParams p = conv(COUT, 3, 3, 2, 1, 1, 0);
+    ColGeom g = col_geom(&p, CIN, H, W, OH, OW);
+    float *x = random_floats(CIN * H * W, 0), *w = random_floats(COUT * KK, 1), *dy = random_floats(COUT * OH * OW, 2);
+    float *out = malloc(sizeof(float) * COUT * OH * OW), *dw = malloc(sizeof(float) * COUT * KK);
+    float *packed = malloc(sizeof(float) * (size_t)direct_weight_floats(COUT, KK));
+    int64_t scratch_floats = direct_weight_grad_scratch_floats(&g, COUT);
+    float *scratch = malloc(sizeof(float) * (size_t)scratch_floats);
+    EXPECT(x && w && dy && out && dw && packed && scratch && scratch_floats >= direct_scratch_floats(&g));
+    if (x && w && dy && out && dw && packed && scratch) {
+        for (int64_t i = 0; i < COUT * OH * OW; i++) out[i] = (float)(i % 5);
+        for (int64_t i = 0; i < COUT * KK; i++) dw[i] = (float)(i % 3);
+        direct_weights(w, COUT, KK, packed);
+        direct_conv(&g, packed, COUT, x, out, true, scratch);
+        direct_weight_grad(&g, dy, COUT, x, dw, scratch);
+        for (int64_t co = 0; co < COUT; co++)
+            for (int64_t pix = 0; pix < OH * OW; pix++) {
+                double want = (double)((co * OH * OW + pix) % 5);
+                for (int64_t ci = 0; ci < CIN; ci++)
+                    for (int t = 0; t < 9; t++)
+                        want += window_term(x, ci, t / 3, t % 3, pix / OW, pix % OW) * (double)w[(co * CIN + ci) * 9 + t];
+                EXPECT_NEAR(out[co * OH * OW + pix], want, 1e-4);
+            }
+        for (int64_t co = 0; co < COUT; co++)
+            for (int64_t e = 0; e < KK; e++) {
+                double want = (double)((co * KK + e) % 3);
+                for (int64_t pix = 0; pix < OH * OW; pix++)
+                    want += window_term(x, e / 9, (int)(e % 9) / 3, (int)(e % 3), pix / OW, pix % OW) *
+                            (double)dy[co * OH * OW + pix];
+                EXPECT_NEAR(dw[co * KK + e], want, 1e-4);
+            }
+    }
+    free(x);
+    free(w);
+    free(dy);
+    free(out);
+    free(dw);
+    free(packed);
+    free(scratch);
+}
