@@ -205,11 +205,12 @@ TEST(cuda_avgpool_and_upsample_equal_cpu_bits) {
 
 // Batch norm's statistics, normalisation and input gradient with the reductions done here in
 // plain double loops (the GPU does them in k_reduce.cu's block trees): within rounding of the CPU
-// op, in training and in eval, including the running statistics' update.
-TEST(cuda_batchnorm_formulas_match_cpu) {
+// op, in training and in eval, including the running statistics' update. With silu, the fused
+// batchnorm2d_silu: SiLU on the output, and dL/dz recomputed from x in place of dy in backward.
+static void check_batchnorm_formulas(bool silu) {
     Backend *b = backend_cpu_create(1);
     for (int training = 0; training <= 1; training++) {
-        OpSpec spec = {.kind = OP_BATCHNORM2D, .n_in = 1, .in = {shape_nchw(4, 3, 5, 6)}, .training = training,
+        OpSpec spec = {.kind = silu ? OP_BATCHNORM2D_SILU : OP_BATCHNORM2D, .n_in = 1, .in = {shape_nchw(4, 3, 5, 6)}, .training = training,
                        .p.bn = {.eps = 1e-3f, .momentum = 0.03f}};
         int64_t n = 4, c = 3, hw = 30, count = n * hw;
         OpHarness h = {0};
@@ -247,9 +248,11 @@ TEST(cuda_batchnorm_formulas_match_cpu) {
             double sum_dy = 0.0, sum_dy_xhat = 0.0;
             for (int64_t k = 0; k < count; k++) {
                 int64_t at = (k / hw * c + ch) * hw + k % hw;
-                y[at] = yk_bn_normalise_at(x[at], mean[ch], invstd[ch], gamma[ch], beta[ch]);
-                sum_dy += dy[at];
-                sum_dy_xhat += (double)dy[at] * (double)((x[at] - mean[ch]) * invstd[ch]);
+                y[at] = silu ? yk_bn_silu_at(x[at], mean[ch], invstd[ch], gamma[ch], beta[ch])
+                             : yk_bn_normalise_at(x[at], mean[ch], invstd[ch], gamma[ch], beta[ch]);
+                float g = silu ? yk_bn_silu_dz_at(x[at], dy[at], mean[ch], invstd[ch], gamma[ch], beta[ch]) : dy[at];
+                sum_dy += g;
+                sum_dy_xhat += (double)g * (double)((x[at] - mean[ch]) * invstd[ch]);
             }
             dgamma[ch] += (float)sum_dy_xhat;
             dbeta[ch] += (float)sum_dy;
@@ -257,7 +260,8 @@ TEST(cuda_batchnorm_formulas_match_cpu) {
             float mean_dy_xhat = training ? (float)(sum_dy_xhat / (double)count) : 0.0f;
             for (int64_t k = 0; k < count; k++) {
                 int64_t at = (k / hw * c + ch) * hw + k % hw;
-                dx[at] += yk_bn_input_grad_at(x[at], dy[at], mean[ch], invstd[ch], gamma[ch], mean_dy, mean_dy_xhat);
+                float g = silu ? yk_bn_silu_dz_at(x[at], dy[at], mean[ch], invstd[ch], gamma[ch], beta[ch]) : dy[at];
+                dx[at] += yk_bn_input_grad_at(x[at], g, mean[ch], invstd[ch], gamma[ch], mean_dy, mean_dy_xhat);
             }
         }
         int64_t bad = near_mismatches(run_mean, h.buffer[0].data, c, 1e-6f, 0) +
@@ -268,10 +272,14 @@ TEST(cuda_batchnorm_formulas_match_cpu) {
                       near_mismatches(dx, h.in_grad[0].data, tensor_numel(&h.out), 1e-5f, 1e-6f) +
                       near_mismatches(dgamma, h.param_grad[0].data, c, 1e-5f, 1e-6f) +
                       near_mismatches(dbeta, h.param_grad[1].data, c, 1e-5f, 1e-6f);
-        if (bad) test_fail(__FILE__, __LINE__, "batchnorm (training %d): %lld values differ", training, (long long)bad);
+        if (bad) test_fail(__FILE__, __LINE__, "%s (training %d): %lld values differ", op_name(spec.kind), training, (long long)bad);
         free(dx);
         free(y);
         harness_free(&h);
     }
     backend_destroy(b);
 }
+
+TEST(cuda_batchnorm_formulas_match_cpu) { check_batchnorm_formulas(false); }
+
+TEST(cuda_batchnorm_silu_formulas_match_cpu) { check_batchnorm_formulas(true); }

@@ -56,8 +56,8 @@ int optimizer_init(Optimizer *o, const Graph *g, OptimKind kind, double lr, doub
     if (kind == OPTIM_SGD && !(momentum > 0))
         return yolo_fail("optimizer: SGD with Nesterov momentum needs momentum > 0 (got %g)", momentum);
 
-    // Ultralytics asks each module whether it is a norm layer; here the BatchNorm2d nodes say
-    // which parameter is a BN weight, whatever its name.
+    // Ultralytics asks each module whether it is a norm layer; here the BN nodes (batchnorm2d,
+    // alone or fused with SiLU) say which parameter is a BN weight, whatever its name.
     bool *bn_weight = calloc((size_t)g->n_values, sizeof *bn_weight);
     int *group_of = malloc((size_t)g->n_values * sizeof *group_of);
     if (!bn_weight || !group_of) {
@@ -66,7 +66,7 @@ int optimizer_init(Optimizer *o, const Graph *g, OptimKind kind, double lr, doub
         return yolo_fail("out of memory building the optimizer's parameter groups");
     }
     for (int i = 0; i < g->n_nodes; i++)
-        if (g->nodes[i].kind == OP_BATCHNORM2D) bn_weight[g->nodes[i].param[0]] = true;
+        if (op_is_batchnorm(g->nodes[i].kind)) bn_weight[g->nodes[i].param[0]] = true;
 
     for (int i = 0; i < g->n_values; i++) {
         const Value *v = &g->values[i];

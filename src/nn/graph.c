@@ -258,7 +258,7 @@ static int plan(Graph *g, int n_optim_slots, bool inference, const int *keep, in
     }
     // BN running variance starts at 1 (PyTorch's reset_running_stats).
     for (int i = 0; i < g->n_nodes; i++)
-        if (g->nodes[i].kind == OP_BATCHNORM2D) {
+        if (op_is_batchnorm(g->nodes[i].kind)) {
             Tensor *var = &g->values[g->nodes[i].buffer[1]].data;
             for (int64_t k = 0; k < tensor_numel(var); k++) var->data[k] = 1.0f;
         }

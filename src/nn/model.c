@@ -297,6 +297,7 @@ void model_init_weights(Graph *g, const Model *m, uint64_t seed) {
             break;
         }
         case OP_BATCHNORM2D:
+        case OP_BATCHNORM2D_SILU:
             fill_const(&g->values[node->param[0]].data, 1.0f);
             fill_const(&g->values[node->param[1]].data, 0.0f);
             fill_const(&g->values[node->buffer[0]].data, 0.0f);

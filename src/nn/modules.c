@@ -23,8 +23,9 @@ int module_conv(const ModuleCtx *m, const char *prefix, int x, int c2, int k, in
     Name name;
     OpParams bn = {.bn = {.eps = m->bn_eps, .momentum = m->bn_momentum}};
     TRY_ID(x = conv_node(m, join(name, prefix, "conv"), x, c2, k, s, groups, false));
-    TRY_ID(x = graph_op(m->g, OP_BATCHNORM2D, &bn, &x, 1, join(name, prefix, "bn")));
-    return graph_op(m->g, OP_SILU, &(OpParams){0}, &x, 1, join(name, prefix, "act"));
+    // BN and SiLU as one node: no BN output is stored. Named "bn", so its parameters and running
+    // statistics keep their state-dict names (<prefix>.bn.weight, ...).
+    return graph_op(m->g, OP_BATCHNORM2D_SILU, &bn, &x, 1, join(name, prefix, "bn"));
 }
 
 int module_bottleneck(const ModuleCtx *m, const char *prefix, int x, int c1, int c2, bool shortcut, int k1, int k2, double e) {

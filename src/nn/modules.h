@@ -17,7 +17,8 @@ typedef struct {
 
 enum { REG_MAX = 16, HEAD_MAX_LEVELS = 4 };
 
-// Conv2d (no bias, padding k/2) + BatchNorm2d + SiLU, named <prefix>.conv / <prefix>.bn.
+// Conv2d (no bias, padding k/2) + BatchNorm2d + SiLU, named <prefix>.conv / <prefix>.bn; BN and SiLU
+// are one batchnorm2d_silu node.
 int module_conv(const ModuleCtx *m, const char *prefix, int x, int c2, int k, int s, int groups);
 int module_bottleneck(const ModuleCtx *m, const char *prefix, int x, int c1, int c2, bool shortcut, int k1, int k2, double e);
 int module_c2f(const ModuleCtx *m, const char *prefix, int x, int c1, int c2, int n, bool shortcut, double e);

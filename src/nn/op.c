@@ -21,9 +21,12 @@ static const char *const OP_NAMES[OP_COUNT] = {
     [OP_DROPOUT] = "dropout",
     [OP_SOFTMAX] = "softmax",
     [OP_LOG_SOFTMAX] = "log_softmax",
+    [OP_BATCHNORM2D_SILU] = "batchnorm2d_silu",
 };
 
 const char *op_name(OpKind kind) { return kind < OP_COUNT ? OP_NAMES[kind] : "unknown-op"; }
+
+bool op_is_batchnorm(OpKind kind) { return kind == OP_BATCHNORM2D || kind == OP_BATCHNORM2D_SILU; }
 
 static int expect_inputs(OpKind kind, int n_in, int want) {
     if (n_in != want) return yolo_fail("%s takes %d input(s), got %d", op_name(kind), want, n_in);
@@ -104,9 +107,10 @@ int op_infer(OpKind kind, const OpParams *p, int n_in, const Shape *in, OpShapes
     case OP_CONV_TRANSPOSE2D:
         return infer_conv_transpose2d(&p->conv, in[0], o);
     case OP_BATCHNORM2D:
+    case OP_BATCHNORM2D_SILU:
         TRY(expect_ndim(kind, in[0], 4));
         if (!(p->bn.eps > 0.0f) || !(p->bn.momentum >= 0.0f && p->bn.momentum <= 1.0f))
-            return yolo_fail("batchnorm2d: eps must be > 0 and momentum in [0, 1], got %g and %g", p->bn.eps,
+            return yolo_fail("%s: eps must be > 0 and momentum in [0, 1], got %g and %g", op_name(kind), p->bn.eps,
                              p->bn.momentum);
         o->out = in[0];
         o->n_params = o->n_buffers = o->n_saved = 2;

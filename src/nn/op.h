@@ -11,6 +11,7 @@
 #ifndef YOLO_NN_OP_H
 #define YOLO_NN_OP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,6 +34,9 @@ typedef enum {
     OP_DROPOUT,             // inverted dropout; identity when not training
     OP_SOFTMAX,             // over the last dim of a 2-D tensor
     OP_LOG_SOFTMAX,         // over the last dim of a 2-D tensor
+    // SiLU(batchnorm2d(x)) in one node, Ultralytics' Conv after its convolution: batchnorm2d's
+    // params, buffers and saved tensors, and no stored BN output (backward recomputes it from x).
+    OP_BATCHNORM2D_SILU,
     OP_COUNT
 } OpKind;
 
@@ -52,7 +56,7 @@ typedef struct {
 
 typedef union {
     ConvParams conv;           // conv2d, conv_transpose2d
-    BatchNormParams bn;        // batchnorm2d
+    BatchNormParams bn;        // batchnorm2d, batchnorm2d_silu
     PoolParams pool;           // maxpool2d
     int scale;                 // upsample_nearest
     struct { int c0, c1; } slice;
@@ -97,6 +101,10 @@ typedef struct {
 } OpArgs;
 
 const char *op_name(OpKind kind);
+
+// The ops that normalise a batch (batchnorm2d alone or fused with SiLU): param 0 is gamma, param 1
+// beta, buffer 0 the running mean and buffer 1 the running variance.
+bool op_is_batchnorm(OpKind kind);
 
 // Checks the inputs and parameters of an op and fills its shapes; returns -1 with a message that
 // names the op and the offending shape or value.

@@ -177,6 +177,18 @@ TEST(gpu_batchnorm2d) {
     compare_op("batchnorm2d (training, 3360 values per channel)", &big, REDUCTION, PLAIN);
 }
 
+// The fused op: BN's reductions plus CUDA's expf in SiLU, so REDUCTION's tolerance as for BN.
+TEST(gpu_batchnorm2d_silu) {
+    for (int training = 0; training <= 1; training++) {
+        OpSpec s = one_input(OP_BATCHNORM2D_SILU, shape_nchw(4, 3, 5, 6), training);
+        s.p.bn = (BatchNormParams){.eps = 1e-3f, .momentum = 0.03f};
+        compare_op(training ? "batchnorm2d_silu (training)" : "batchnorm2d_silu (eval)", &s, REDUCTION, PLAIN);
+    }
+    OpSpec big = one_input(OP_BATCHNORM2D_SILU, shape_nchw(8, 5, 20, 21), 1);
+    big.p.bn = (BatchNormParams){.eps = 1e-3f, .momentum = 0.03f};
+    compare_op("batchnorm2d_silu (training, 3360 values per channel)", &big, REDUCTION, PLAIN);
+}
+
 TEST(gpu_softmax_and_log_softmax) {
     const int64_t k[] = {7, 1000}; // one partial block per row, and a row longer than the block
     for (int i = 0; i < 2; i++) {

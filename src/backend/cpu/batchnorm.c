@@ -13,65 +13,17 @@
 // instead of one. Accumulating micro-batches therefore equals the large batch only for BN in
 // eval mode (or networks without BN).
 //
-// Threads split over channels; each channel's reductions run on one thread in a fixed order.
-// They sum in double, in LANES partial sums (element i of a plane goes to lane i % LANES) that are
-// added up in a fixed order at the end: the lanes are what lets the loops vectorise, and since
-// they are spelled out in C, both VM_CLONES clones and every thread count add the same numbers in
-// the same order.
+// Threads split over channels; each channel's reductions run on one thread in a fixed order, in
+// the lanes of batchnorm_lanes.h.
 #include <math.h>
 
-#include "backend/cpu/cpu_ops.h"
+#include "backend/cpu/batchnorm_lanes.h"
 #include "backend/cpu/vmath.h"
 #include "core/status.h"
-
-// Eight lanes are two AVX2 registers of doubles per sum: enough independent additions to keep up
-// with the speed memory delivers a channel.
-enum { LANES = 8 };
 
 typedef struct {
     const OpArgs *a;
 } Job;
-
-// The (N, H, W) layout of one channel: n planes of hw values, `stride` apart.
-typedef struct {
-    int64_t n, hw, stride, count;
-} Layout;
-
-static Layout layout_of(const Tensor *x) {
-    int64_t hw = tensor_h(x) * tensor_w(x);
-    return (Layout){.n = tensor_n(x), .hw = hw, .stride = tensor_c(x) * hw, .count = tensor_n(x) * hw};
-}
-
-// Plane s of channel c.
-static inline int64_t plane_at(Layout l, int64_t s, int64_t c) { return s * l.stride + c * l.hw; }
-
-_Static_assert(LANES == 8, "lanes_total adds eight lanes");
-
-static inline double lanes_total(const double *acc) {
-    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-}
-
-// acc[lane] += the plane's elements in that lane.
-static inline void add_sum(const float *restrict p, int64_t hw, double *restrict acc) {
-    int64_t i = 0;
-    for (; i + LANES <= hw; i += LANES)
-        for (int j = 0; j < LANES; j++) acc[j] += (double)p[i + j];
-    for (int j = 0; i + j < hw; j++) acc[j] += (double)p[i + j];
-}
-
-// acc[lane] += the squared deviations from m of the plane's elements in that lane.
-static inline void add_sq_dev(const float *restrict p, int64_t hw, double m, double *restrict acc) {
-    int64_t i = 0;
-    for (; i + LANES <= hw; i += LANES)
-        for (int j = 0; j < LANES; j++) {
-            double d = (double)p[i + j] - m;
-            acc[j] += d * d;
-        }
-    for (int j = 0; i + j < hw; j++) {
-        double d = (double)p[i + j] - m;
-        acc[j] += d * d;
-    }
-}
 
 // Mean and biased variance of channel c, two passes for accuracy.
 VM_CLONES static void channel_moments(const Tensor *x, Layout l, int64_t c, double *mean, double *var) {
@@ -83,9 +35,7 @@ VM_CLONES static void channel_moments(const Tensor *x, Layout l, int64_t c, doub
     *var = lanes_total(sq) / (double)l.count;
 }
 
-// Picks the statistics channel c is normalised with, records them in saved[] and, in training,
-// moves the running statistics towards the batch's.
-static void channel_stats(const OpArgs *a, Layout l, int64_t c) {
+void bn_channel_stats(const OpArgs *a, Layout l, int64_t c) {
     float *run_mean = a->buffer[0]->data, *run_var = a->buffer[1]->data;
     double eps = a->p.bn.eps, mean, var;
     if (a->training) {
@@ -117,20 +67,9 @@ static void bn_fwd(void *ctx, int64_t begin, int64_t end, int thread) {
     const OpArgs *a = ((Job *)ctx)->a;
     Layout l = layout_of(a->in[0]);
     for (int64_t c = begin; c < end; c++) {
-        channel_stats(a, l, c);
+        bn_channel_stats(a, l, c);
         channel_normalise(a, l, c);
     }
-}
-
-// acc[lane] += dy * xhat over the plane's elements in that lane, xhat = (x - mean) * invstd. A
-// separate loop from the sum of dy (which reads dy again, from cache): GCC vectorises a loop with
-// one lane array but not one that updates two.
-static inline void add_dy_xhat(const float *restrict x, const float *restrict dy, int64_t hw, float mean,
-                               float invstd, double *restrict acc) {
-    int64_t i = 0;
-    for (; i + LANES <= hw; i += LANES)
-        for (int j = 0; j < LANES; j++) acc[j] += (double)dy[i + j] * (double)((x[i + j] - mean) * invstd);
-    for (int j = 0; i + j < hw; j++) acc[j] += (double)dy[i + j] * (double)((x[i + j] - mean) * invstd);
 }
 
 // Sums over channel c of dy and dy * xhat, with xhat = (x - mean) * invstd.
@@ -177,13 +116,18 @@ static void bn_bwd(void *ctx, int64_t begin, int64_t end, int thread) {
     }
 }
 
-static int bn_forward(const OpArgs *a) {
+int bn_check_batch(const OpArgs *a) {
     char buf[64];
     // The unbiased variance divides by count - 1; PyTorch refuses this case too.
     if (a->training && layout_of(a->in[0]).count < 2)
-        return yolo_fail("batchnorm2d: training needs more than one value per channel, got input %s; use a batch "
+        return yolo_fail("%s: training needs more than one value per channel, got input %s; use a batch "
                          "larger than 1 or eval mode",
-                         shape_str(a->in[0]->shape, buf, sizeof buf));
+                         op_name(a->kind), shape_str(a->in[0]->shape, buf, sizeof buf));
+    return 0;
+}
+
+static int bn_forward(const OpArgs *a) {
+    TRY(bn_check_batch(a));
     Job job = {a};
     cpu_parallel(a, tensor_c(a->in[0]), bn_fwd, &job);
     return 0;

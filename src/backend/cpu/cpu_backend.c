@@ -36,6 +36,7 @@ Backend *backend_cpu_create(int n_threads) {
     b->op[OP_DROPOUT] = cpu_dropout;
     b->op[OP_SOFTMAX] = cpu_softmax;
     b->op[OP_LOG_SOFTMAX] = cpu_log_softmax;
+    b->op[OP_BATCHNORM2D_SILU] = cpu_batchnorm2d_silu;
     return b;
 }
 

@@ -22,6 +22,7 @@ extern const OpImpl cpu_linear;
 extern const OpImpl cpu_dropout;
 extern const OpImpl cpu_softmax;
 extern const OpImpl cpu_log_softmax;
+extern const OpImpl cpu_batchnorm2d_silu;
 
 // The host heap behind BackendMemory (cpu_memory.c).
 extern const BackendMemory cpu_memory;

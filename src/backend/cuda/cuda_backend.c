@@ -190,5 +190,6 @@ Backend *backend_cuda_create(const CudaOptions *options) {
     b->op[OP_DROPOUT] = cuda_dropout;
     b->op[OP_SOFTMAX] = cuda_softmax;
     b->op[OP_LOG_SOFTMAX] = cuda_log_softmax;
+    b->op[OP_BATCHNORM2D_SILU] = cuda_batchnorm2d_silu;
     return b;
 }

@@ -62,6 +62,7 @@ void cuda_conv_release(CudaBackend *cb);
 extern const OpImpl cuda_conv2d;
 extern const OpImpl cuda_conv_transpose2d;
 extern const OpImpl cuda_batchnorm2d;
+extern const OpImpl cuda_batchnorm2d_silu;
 extern const OpImpl cuda_linear;
 extern const OpImpl cuda_silu;
 extern const OpImpl cuda_sigmoid;

@@ -73,24 +73,38 @@ __global__ void bn_eval_stats(int64_t c, float eps, float *run_mean, float *run_
     YK_FOR(ch, c) yk_bn_stats(0, 0, eps, 0.0f, 0.0, 0.0, &run_mean[ch], &run_var[ch], &saved_mean[ch], &saved_invstd[ch]);
 }
 
+// The kernels below serve batchnorm2d (SILU false) and batchnorm2d_silu (SILU true), whose
+// output is SiLU(BN(x)): its backward is BN's with dL/dz, recomputed from x, in place of dy.
+template <bool SILU>
 __global__ void bn_normalise(const float *x, float *y, int64_t total, int64_t c, int64_t hw, const float *mean,
                              const float *invstd, const float *gamma, const float *beta) {
     YK_FOR(i, total) {
         int64_t ch = i / hw % c;
-        y[i] = yk_bn_normalise_at(x[i], mean[ch], invstd[ch], gamma[ch], beta[ch]);
+        y[i] = SILU ? yk_bn_silu_at(x[i], mean[ch], invstd[ch], gamma[ch], beta[ch])
+                    : yk_bn_normalise_at(x[i], mean[ch], invstd[ch], gamma[ch], beta[ch]);
     }
 }
 
+// The gradient batch norm's output receives at `at` (channel ch): dy, or dL/dz when SiLU follows.
+template <bool SILU>
+__device__ inline float bn_out_grad(const float *x, const float *dy, int64_t at, int64_t ch, const float *mean,
+                                    const float *invstd, const float *gamma, const float *beta) {
+    return SILU ? yk_bn_silu_dz_at(x[at], dy[at], mean[ch], invstd[ch], gamma[ch], beta[ch]) : dy[at];
+}
+
+template <bool SILU>
 __global__ void bn_backward_sums(const float *x, const float *dy, int64_t n, int64_t c, int64_t hw, const float *mean,
-                                 const float *invstd, int training, float *gamma_grad, float *beta_grad, float *means) {
+                                 const float *invstd, const float *gamma, const float *beta, int training,
+                                 float *gamma_grad, float *beta_grad, float *means) {
     __shared__ double shared[RED_THREADS];
     int64_t ch = blockIdx.x, count = n * hw;
     float m = mean[ch], s = invstd[ch];
     double sum_dy = 0.0, sum_dy_xhat = 0.0;
     for (int64_t k = threadIdx.x; k < count; k += RED_THREADS) {
         int64_t at = channel_at(k, ch, c, hw);
-        sum_dy += dy[at];
-        sum_dy_xhat += (double)dy[at] * (double)((x[at] - m) * s);
+        float g = bn_out_grad<SILU>(x, dy, at, ch, mean, invstd, gamma, beta);
+        sum_dy += g;
+        sum_dy_xhat += (double)g * (double)((x[at] - m) * s);
     }
     sum_dy = block_sum(sum_dy, shared);
     sum_dy_xhat = block_sum(sum_dy_xhat, shared);
@@ -102,11 +116,14 @@ __global__ void bn_backward_sums(const float *x, const float *dy, int64_t n, int
     }
 }
 
+template <bool SILU>
 __global__ void bn_input_grad(const float *x, const float *dy, float *dx, int64_t total, int64_t c, int64_t hw,
-                              const float *mean, const float *invstd, const float *gamma, const float *means) {
+                              const float *mean, const float *invstd, const float *gamma, const float *beta,
+                              const float *means) {
     YK_FOR(i, total) {
         int64_t ch = i / hw % c;
-        dx[i] += yk_bn_input_grad_at(x[i], dy[i], mean[ch], invstd[ch], gamma[ch], means[ch], means[c + ch]);
+        float g = bn_out_grad<SILU>(x, dy, i, ch, mean, invstd, gamma, beta);
+        dx[i] += yk_bn_input_grad_at(x[i], g, mean[ch], invstd[ch], gamma[ch], means[ch], means[c + ch]);
     }
 }
 
@@ -174,8 +191,8 @@ extern "C" cudaError_t yk_bn_eval_stats(cudaStream_t s, int64_t c, float eps, fl
 extern "C" cudaError_t yk_bn_normalise(cudaStream_t s, const float *x, float *y, int64_t n, int64_t c, int64_t hw,
                                        const float *saved_mean, const float *saved_invstd, const float *gamma,
                                        const float *beta) {
-    bn_normalise<<<yk_blocks(n * c * hw), YK_THREADS, 0, s>>>(x, y, n * c * hw, c, hw, saved_mean, saved_invstd, gamma,
-                                                              beta);
+    bn_normalise<false><<<yk_blocks(n * c * hw), YK_THREADS, 0, s>>>(x, y, n * c * hw, c, hw, saved_mean, saved_invstd,
+                                                                     gamma, beta);
     return cudaGetLastError();
 }
 
@@ -183,16 +200,42 @@ extern "C" cudaError_t yk_bn_backward_sums(cudaStream_t s, const float *x, const
                                            int64_t hw, const float *saved_mean, const float *saved_invstd, int training,
                                            float *gamma_grad, float *beta_grad, float *means) {
     if (none(c)) return cudaSuccess;
-    bn_backward_sums<<<(unsigned)c, RED_THREADS, 0, s>>>(x, dy, n, c, hw, saved_mean, saved_invstd, training,
-                                                         gamma_grad, beta_grad, means);
+    bn_backward_sums<false><<<(unsigned)c, RED_THREADS, 0, s>>>(x, dy, n, c, hw, saved_mean, saved_invstd, NULL, NULL,
+                                                                training, gamma_grad, beta_grad, means);
     return cudaGetLastError();
 }
 
 extern "C" cudaError_t yk_bn_input_grad(cudaStream_t s, const float *x, const float *dy, float *dx, int64_t n,
                                         int64_t c, int64_t hw, const float *saved_mean, const float *saved_invstd,
                                         const float *gamma, const float *means) {
-    bn_input_grad<<<yk_blocks(n * c * hw), YK_THREADS, 0, s>>>(x, dy, dx, n * c * hw, c, hw, saved_mean, saved_invstd,
-                                                               gamma, means);
+    bn_input_grad<false><<<yk_blocks(n * c * hw), YK_THREADS, 0, s>>>(x, dy, dx, n * c * hw, c, hw, saved_mean,
+                                                                      saved_invstd, gamma, NULL, means);
+    return cudaGetLastError();
+}
+
+extern "C" cudaError_t yk_bn_silu_normalise(cudaStream_t s, const float *x, float *y, int64_t n, int64_t c, int64_t hw,
+                                            const float *saved_mean, const float *saved_invstd, const float *gamma,
+                                            const float *beta) {
+    bn_normalise<true><<<yk_blocks(n * c * hw), YK_THREADS, 0, s>>>(x, y, n * c * hw, c, hw, saved_mean, saved_invstd,
+                                                                    gamma, beta);
+    return cudaGetLastError();
+}
+
+extern "C" cudaError_t yk_bn_silu_backward_sums(cudaStream_t s, const float *x, const float *dy, int64_t n, int64_t c,
+                                                int64_t hw, const float *saved_mean, const float *saved_invstd,
+                                                const float *gamma, const float *beta, int training, float *gamma_grad,
+                                                float *beta_grad, float *means) {
+    if (none(c)) return cudaSuccess;
+    bn_backward_sums<true><<<(unsigned)c, RED_THREADS, 0, s>>>(x, dy, n, c, hw, saved_mean, saved_invstd, gamma, beta,
+                                                               training, gamma_grad, beta_grad, means);
+    return cudaGetLastError();
+}
+
+extern "C" cudaError_t yk_bn_silu_input_grad(cudaStream_t s, const float *x, const float *dy, float *dx, int64_t n,
+                                             int64_t c, int64_t hw, const float *saved_mean, const float *saved_invstd,
+                                             const float *gamma, const float *beta, const float *means) {
+    bn_input_grad<true><<<yk_blocks(n * c * hw), YK_THREADS, 0, s>>>(x, dy, dx, n * c * hw, c, hw, saved_mean,
+                                                                     saved_invstd, gamma, beta, means);
     return cudaGetLastError();
 }
 

@@ -197,4 +197,17 @@ YK_FN float yk_bn_input_grad_at(float x, float dy, float mean, float invstd, flo
     return gamma * invstd * (dy - mean_dy - xhat * mean_dy_xhat);
 }
 
+// ---- Batch norm fused with SiLU (cpu/batchnorm_silu.c) -----------------------------------------
+// The fused op stores no z = BN(x): forward writes SiLU(z), and backward recomputes z from x to
+// get dL/dz, which then takes dy's place in batch norm's backward (its sums and input gradient).
+
+YK_FN float yk_bn_silu_at(float x, float mean, float invstd, float gamma, float beta) {
+    return yk_silu(yk_bn_normalise_at(x, mean, invstd, gamma, beta));
+}
+
+// dL/dz at z = BN(x), from the fused output's gradient dy.
+YK_FN float yk_bn_silu_dz_at(float x, float dy, float mean, float invstd, float gamma, float beta) {
+    return yk_silu_grad(yk_bn_normalise_at(x, mean, invstd, gamma, beta), dy);
+}
+
 #endif

@@ -68,6 +68,19 @@ cudaError_t yk_bn_backward_sums(cudaStream_t s, const float *x, const float *dy,
 cudaError_t yk_bn_input_grad(cudaStream_t s, const float *x, const float *dy, float *dx, int64_t n, int64_t c,
                              int64_t hw, const float *saved_mean, const float *saved_invstd, const float *gamma,
                              const float *means);
+// batchnorm2d_silu: the output is SiLU(BN(x)) (the statistics come from yk_bn_train_stats or
+// yk_bn_eval_stats, as for BN); the backward pair is BN's with dL/dz = SiLU'(z) dy, z = BN(x)
+// recomputed from x, in place of dy.
+cudaError_t yk_bn_silu_normalise(cudaStream_t s, const float *x, float *y, int64_t n, int64_t c, int64_t hw,
+                                 const float *saved_mean, const float *saved_invstd, const float *gamma,
+                                 const float *beta);
+cudaError_t yk_bn_silu_backward_sums(cudaStream_t s, const float *x, const float *dy, int64_t n, int64_t c, int64_t hw,
+                                     const float *saved_mean, const float *saved_invstd, const float *gamma,
+                                     const float *beta, int training, float *gamma_grad, float *beta_grad,
+                                     float *means);
+cudaError_t yk_bn_silu_input_grad(cudaStream_t s, const float *x, const float *dy, float *dx, int64_t n, int64_t c,
+                                  int64_t hw, const float *saved_mean, const float *saved_invstd, const float *gamma,
+                                  const float *beta, const float *means);
 // Softmax (log_softmax when log) over the last dim of [rows, k].
 cudaError_t yk_softmax_forward(cudaStream_t s, const float *x, float *y, int64_t rows, int64_t k, int take_log);
 cudaError_t yk_softmax_backward(cudaStream_t s, const float *y, const float *dy, float *dx, int64_t rows, int64_t k,
