@@ -65,6 +65,7 @@ TEST(conv_direct_matches_plain) {
         {2, 32, 20, 20, conv(64, 3, 3, 1, 1, 1, 0)},  // yolov8n's 20x20 layers: tiles cross rows
         {3, 33, 13, 11, conv(37, 3, 3, 1, 1, 1, 1)},  // odd sizes, cout 37 (a 5-row panel), bias
         {2, 3, 33, 35, conv(16, 3, 3, 2, 1, 1, 0)},   // the stem: stride 2 (plain input gradient), odd sizes
+        {1, 3, 97, 96, conv(16, 3, 3, 2, 1, 1, 0)},   // 49 x 48 pixels: the weight gradient's second chunk
         {2, 32, 16, 18, conv(33, 3, 3, 2, 1, 1, 1)},  // stride 2 with even sizes
         {2, 8, 10, 10, conv(8, 3, 3, 2, 0, 1, 0)},    // stride 2 that reads no padding
         {1, 4, 2, 2, conv(5, 3, 3, 1, 1, 1, 1)},      // a plane smaller than one tile

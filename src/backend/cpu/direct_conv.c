@@ -151,6 +151,12 @@ int64_t direct_weight_grad_scratch_floats(const ColGeom *g, int64_t m) {
     return direct_scratch_floats(g) + plane + direct_weight_floats(m, plane);
 }
 
+// Pixels per pass of the weight gradient: each pass sums its chunk of the plane for every window
+// entry, so that the chunk of transposed dy (16 floats a pixel per panel, 128 KiB) stays in the L2
+// cache while the window entries run over it. On the 160 x 160 stem, one pass over the whole plane
+// streamed 1.6 MiB per 6 window entries from memory.
+enum { DIRECT_CHUNK = 2048 };
+
 // The same tile with the roles of pixels and window entries swapped: its 6 "pixels" are 6 window
 // entries (their offsets in the padded image), its "window entries" are the output pixels (their
 // origins), and its 16-channel weights are dy transposed, so the tile sums over the plane.
@@ -166,14 +172,17 @@ void direct_weight_grad(const ColGeom *g, const float *dy, int64_t m, const floa
     direct_weights(dy, m, plane, dy_t);
     float acc[DIRECT_CO * DIRECT_PX];
     const float *base[DIRECT_PX];
-    for (int64_t k0 = 0; k0 < k; k0 += DIRECT_PX) {
-        int n = (int)(k - k0 < DIRECT_PX ? k - k0 : DIRECT_PX);
-        for (int q = 0; q < DIRECT_PX; q++) base[q] = xp + off[q < n ? k0 + q : k0];
-        for (int64_t r0 = 0; r0 < m; r0 += DIRECT_CO) {
-            tile(plane, dy_t + r0 * plane, origin, base, acc);
-            int rows = (int)(m - r0 < DIRECT_CO ? m - r0 : DIRECT_CO);
-            for (int r = 0; r < rows; r++)
-                for (int q = 0; q < n; q++) dw[(r0 + r) * k + k0 + q] += acc[q * DIRECT_CO + r];
+    for (int64_t c0 = 0; c0 < plane; c0 += DIRECT_CHUNK) {
+        int64_t len = plane - c0 < DIRECT_CHUNK ? plane - c0 : DIRECT_CHUNK;
+        for (int64_t k0 = 0; k0 < k; k0 += DIRECT_PX) {
+            int n = (int)(k - k0 < DIRECT_PX ? k - k0 : DIRECT_PX);
+            for (int q = 0; q < DIRECT_PX; q++) base[q] = xp + off[q < n ? k0 + q : k0];
+            for (int64_t r0 = 0; r0 < m; r0 += DIRECT_CO) {
+                tile(len, dy_t + (r0 * plane + c0 * DIRECT_CO), origin + c0, base, acc);
+                int rows = (int)(m - r0 < DIRECT_CO ? m - r0 : DIRECT_CO);
+                for (int r = 0; r < rows; r++)
+                    for (int q = 0; q < n; q++) dw[(r0 + r) * k + k0 + q] += acc[q * DIRECT_CO + r];
+            }
         }
     }
 }

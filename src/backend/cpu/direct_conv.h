@@ -48,7 +48,8 @@ void direct_conv(const ColGeom *g, const float *packed, int64_t m, const float *
 // Floats of per-thread scratch direct_weight_grad needs for m output channels.
 int64_t direct_weight_grad_scratch_floats(const ColGeom *g, int64_t m);
 
-// dw (m x K, laid out as the conv2d weight) += dy (m x g->oh * g->ow) * col(img)^T for one image.
+// dw (m x K, laid out as the conv2d weight) += dy (m x g->oh * g->ow) * col(img)^T for one image:
+// the plane is summed in chunks of pixels, in order, each chunk's sum added to dw.
 void direct_weight_grad(const ColGeom *g, const float *dy, int64_t m, const float *img, float *dw, float *scratch);
 
 #endif
