@@ -2,8 +2,8 @@
 // equal up to rounding: forward, input gradient and weight and bias gradients, over the cases
 // where the direct code has edges: tiles of 6 output pixels that cross output rows or end past
 // the plane, panels of 16 channels that end past cout, stride 2, dilation, padding that the input
-// gradient cannot take, and odd batches; then direct_conv, direct_weight_grad and direct_input_grad
-// against direct loops.
+// gradient cannot take, and odd batches, and the strided input gradient's parity classes; then
+// direct_conv, direct_weight_grad and direct_input_grad against direct loops.
 #include <math.h>
 #include <stdlib.h>
 
@@ -65,7 +65,7 @@ TEST(conv_direct_matches_plain) {
     const Case cases[] = {
         {2, 32, 20, 20, conv(64, 3, 3, 1, 1, 1, 0)},  // yolov8n's 20x20 layers: tiles cross rows
         {3, 33, 13, 11, conv(37, 3, 3, 1, 1, 1, 1)},  // odd sizes, cout 37 (a 5-row panel), bias
-        {2, 3, 33, 35, conv(16, 3, 3, 2, 1, 1, 0)},   // the stem: stride 2 (plain input gradient), odd sizes
+        {2, 3, 33, 35, conv(16, 3, 3, 2, 1, 1, 0)},   // the stem: stride 2 (classes of 17 and 16 rows), odd sizes
         {1, 3, 97, 96, conv(16, 3, 3, 2, 1, 1, 0)},   // 49 x 48 pixels: the weight gradient's second chunk
         {2, 32, 16, 18, conv(33, 3, 3, 2, 1, 1, 1)},  // stride 2 with even sizes
         {2, 8, 10, 10, conv(8, 3, 3, 2, 0, 1, 0)},    // stride 2 that reads no padding
@@ -77,6 +77,21 @@ TEST(conv_direct_matches_plain) {
         {2, 6, 11, 13, conv(9, 1, 3, 1, 0, 1, 0)},    // a 1x3 window
         {2, 7, 12, 12, conv(20, 5, 5, 1, 2, 1, 0)},   // 5x5
         {CONV_SAMPLE_GROUP + 1, 9, 7, 8, conv(12, 3, 3, 1, 1, 1, 1)}, // a partial sample group
+        // Strided input gradients, by parity classes of dx:
+        {2, 5, 11, 11, conv(7, 3, 3, 3, 1, 1, 0)},    // stride 3, odd sizes: classes of 4 and 3 rows
+        {2, 6, 12, 10, conv(9, 3, 3, 3, 0, 1, 1)},    // stride 3, even sizes, no padding
+        {2, 17, 14, 13, conv(20, 3, 3, 2, 2, 1, 0)},  // padding 2; cin 17: a 1-row panel of dx channels
+        {2, 33, 10, 9, conv(8, 3, 3, 2, 1, 1, 0)},    // cin 33: three panels
+        {1, 3, 7, 9, conv(4, 3, 3, 2, 3, 1, 0)},      // padding 3 > k - 1
+        {2, 10, 13, 12, conv(12, 3, 3, 2, 2, 2, 0)},  // dilation 2
+        {2, 6, 11, 13, {9, 1, 3, 1, 2, 0, 1, 1, 1, 1, 0}}, // a 1x3 window, stride 1 down and 2 across
+        {2, 7, 9, 8, {6, 3, 2, 3, 2, 1, 0, 2, 1, 1, 1}},   // 3x2, strides 3 x 2, dilation 2 down only
+        {1, 4, 3, 3, conv(5, 3, 3, 2, 1, 1, 1)},      // 9 pixels of dx: classes of 4, 2, 2 and 1
+        {1, 3, 2, 2, conv(4, 3, 3, 3, 1, 1, 0)},      // dx 2x2 under stride 3: a class with no pixels
+        {2, 6, 9, 8, conv(7, 1, 1, 2, 0, 1, 0)},      // 1x1 stride 2 (k < s): 3 classes get nothing
+        {2, 6, 9, 8, conv(7, 1, 1, 2, 1, 1, 0)},      // 1x1 stride 2, padding 1: only odd rows and columns
+        {2, 5, 10, 11, conv(6, 2, 2, 3, 0, 1, 1)},    // 2x2 stride 3: a third of the classes get nothing
+        {1, 3, 9, 12, {5, 3, 5, 1, 2, 1, 4, 1, 2, 1, 0}}, // dilation 2 across, = stride: odd columns get nothing
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         expect_direct_matches_plain(&cases[i], 1);
