@@ -5,10 +5,10 @@
 //   and OpenBLAS. Operands stay row-major; the backward GEMMs read W or the columns transposed,
 //   which BLAS does while packing.
 // - the direct path (direct_conv.h), taken by cpu_conv2d for ungrouped windowed convolutions on a
-//   CPU with AVX2 and FMA: the forward, the weight gradient, and the input gradient of stride-1
-//   convolutions (a convolution of the output gradient with the flipped kernel). Pointwise
-//   convolutions, which need no im2col, measured faster through BLAS and stay on the plain path,
-//   as do the input gradients of strided ones.
+//   CPU with AVX2 and FMA: the forward, the weight gradient, and the input gradient: of stride-1
+//   convolutions as a convolution of the output gradient with the flipped kernel, of strided ones
+//   by the parity classes of the input (direct_input_grad). Pointwise convolutions, which need no
+//   im2col, measured faster through BLAS and stay on the plain path.
 #include "backend/cpu/cpu_ops.h"
 #include "backend/cpu/direct_conv.h"
 #include "backend/cpu/gemm.h"
@@ -22,10 +22,11 @@ typedef struct {
     int64_t x_group, y_group;     // floats of one group's channels in x and in y
     int64_t x_sample, y_sample;   // floats of one sample in x and in y
     bool pointwise;
-    bool direct;            // forward and weight gradient on the direct path
-    bool direct_input_grad; // input gradient on the direct path
-    ColGeom grad_geom;      // the input gradient as a convolution of the output gradient
-    const float *packed;    // the packed weights (forward) or flipped weights (input gradient)
+    bool direct;             // forward and weight gradient on the direct path
+    bool direct_input_grad;  // input gradient on the direct path, stride 1
+    bool strided_input_grad; // input gradient on the direct path, by parity classes (any padding, dilation)
+    ColGeom grad_geom;       // the input gradient as a convolution of the output gradient
+    const float *packed;     // packed weights: forward, or flipped or by class (input gradient)
 } Conv;
 
 // The input gradient of a stride-1 convolution is a stride-1 convolution of the output gradient
@@ -53,6 +54,7 @@ static Conv conv_of(const OpArgs *a, bool direct_allowed) {
     c.direct = direct_allowed && p->groups == 1 && !c.pointwise && direct_conv_available();
     c.grad_geom = input_grad_geom(&c);
     c.direct_input_grad = c.direct && p->sh == 1 && p->sw == 1 && c.grad_geom.ph >= 0 && c.grad_geom.pw >= 0;
+    c.strided_input_grad = c.direct && (p->sh > 1 || p->sw > 1);
     return c;
 }
 
@@ -69,7 +71,9 @@ static int64_t forward_col_floats(const Conv *c) {
 static int64_t backward_col_floats(const Conv *c) {
     int64_t columns = c->pointwise ? 0 : c->k * c->plane;
     int64_t weight_part = c->direct ? direct_weight_grad_scratch_floats(&c->geom, c->cout_g) : columns;
-    int64_t input_part = c->direct_input_grad ? direct_scratch_floats(&c->grad_geom) : columns;
+    int64_t input_part = c->direct_input_grad    ? direct_scratch_floats(&c->grad_geom)
+                         : c->strided_input_grad ? direct_input_grad_scratch_floats(&c->geom, c->cout_g)
+                                                 : columns;
     return max64(weight_part, input_part);
 }
 
@@ -79,7 +83,9 @@ static size_t packed_offset(const OpArgs *a, int64_t col_floats) {
 }
 
 static int64_t packed_floats(const Conv *c) {
-    return max64(direct_weight_floats(c->cout_g, c->k), direct_weight_floats(c->geom.c, col_rows(&c->grad_geom)));
+    int64_t input_grad = c->strided_input_grad ? direct_input_grad_packed_floats(&c->geom, c->cout_g)
+                                               : direct_weight_floats(c->geom.c, col_rows(&c->grad_geom));
+    return max64(direct_weight_floats(c->cout_g, c->k), input_grad);
 }
 
 // The column matrix of group g of sample n: x itself for a pointwise conv, else im2col into col.
@@ -107,7 +113,7 @@ static void forward_sample(const void *op, int64_t n, float *col) {
 }
 
 // dW_g += dy_g * col^T; dx_g += col2im(W_g^T * dy_g), or W_g^T * dy_g straight into dx when
-// pointwise, or the direct convolution of dy.
+// pointwise, or on the direct path (the flipped-kernel convolution of dy, or its parity classes).
 static void backward_sample(const void *op, int64_t n, float *col, float *weight_grad) {
     const Conv *c = op;
     const OpArgs *a = c->a;
@@ -124,6 +130,8 @@ static void backward_sample(const void *op, int64_t n, float *col, float *weight
         float *dx = a->in_grad[0]->data + n * c->x_sample + g * c->x_group;
         if (c->direct_input_grad) {
             direct_conv(&c->grad_geom, c->packed, c->geom.c, dy, dx, true, col);
+        } else if (c->strided_input_grad) {
+            direct_input_grad(&c->geom, c->packed, c->cout_g, dy, dx, col);
         } else if (c->pointwise) {
             gemm(true, false, k, plane, m, 1.0f, w, k, dy, plane, 1.0f, dx, plane);
         } else {
@@ -151,6 +159,10 @@ static int run_backward(const OpArgs *a, bool direct_allowed) {
     if (c.direct_input_grad && a->in_grad[0]) {
         float *packed = (float *)((char *)a->workspace + packed_offset(a, cols));
         direct_weights_flipped(a->param[0]->data, c.cout_g, c.geom.c, c.geom.kh, c.geom.kw, packed);
+        c.packed = packed;
+    } else if (c.strided_input_grad && a->in_grad[0]) {
+        float *packed = (float *)((char *)a->workspace + packed_offset(a, cols));
+        direct_input_grad_pack(&c.geom, a->param[0]->data, c.cout_g, packed);
         c.packed = packed;
     }
     conv_backward_samples(a, backward_sample, &c, cols);

@@ -3,7 +3,8 @@
 // channels' weights as two 8-wide loads, 12 accumulators held over the whole window. Nothing is
 // gathered per pixel (no column matrix, no packed panels); the padded copy costs one pass over the
 // image. The same tile with the roles of pixels and window entries swapped computes the weight
-// gradient, summing over the plane.
+// gradient, summing over the plane; run on each parity class of the input, it computes the input
+// gradient of a strided convolution (direct_input_grad below).
 //
 // im2col + BLAS writes the whole column matrix to memory, reads it back to pack it and clears the
 // output first; measured on yolov8n's 3x3 layers this tile runs them 1.2-2x faster.
@@ -51,5 +52,25 @@ int64_t direct_weight_grad_scratch_floats(const ColGeom *g, int64_t m);
 // dw (m x K, laid out as the conv2d weight) += dy (m x g->oh * g->ow) * col(img)^T for one image:
 // the plane is summed in chunks of pixels, in order, each chunk's sum added to dw.
 void direct_weight_grad(const ColGeom *g, const float *dy, int64_t m, const float *img, float *dw, float *scratch);
+
+// The input gradient of a strided conv2d (any stride, padding and dilation; stride 1 works too but
+// takes direct_conv with the flipped kernel instead). g is the forward conv's geometry (g->c input
+// channels, g->h x g->w in, g->oh x g->ow out) and m its output channels. Input positions
+// (sh * u + a, sw * v + b) form parity class (a, b), a stride-1 correlation of dy over the taps
+// that reach it, each tap at its own offset in a zero-padded copy of dy; the tile runs each class.
+
+// Floats of the packed weights and window offsets of all classes.
+int64_t direct_input_grad_packed_floats(const ColGeom *g, int64_t m);
+
+// Packs w ([m, g->c, kh, kw]) class by class: rows are input channels, entries (co, i, j).
+void direct_input_grad_pack(const ColGeom *g, const float *w, int64_t m, float *packed);
+
+// Floats of per-thread scratch direct_input_grad needs: the padded copy of dy.
+int64_t direct_input_grad_scratch_floats(const ColGeom *g, int64_t m);
+
+// dx (g->c x g->h x g->w) += the input gradient of dy (m x g->oh x g->ow) for one image, with the
+// weights packed by direct_input_grad_pack; each dx element's sum is one FMA chain over its class's
+// entries in order, then added to dx.
+void direct_input_grad(const ColGeom *g, const float *packed, int64_t m, const float *dy, float *dx, float *scratch);
 
 #endif
