@@ -215,3 +215,12 @@ TEST(direct_conv_and_weight_grad_match_direct_loops) {
     free(packed);
     free(scratch);
 }
+
+// The tile reads the padded image through 32-bit offsets: a layer whose padded image has more
+// floats than that (here 70000 channels of 202 x 202) must take the plain path.
+TEST(direct_conv_refuses_images_past_32_bit_offsets) {
+    ConvParams p = conv(16, 3, 3, 1, 1, 1, 0);
+    ColGeom small = col_geom(&p, 64, 200, 200, 200, 200), huge = col_geom(&p, 70000, 200, 200, 200, 200);
+    EXPECT(direct_conv_fits(&small));
+    EXPECT(!direct_conv_fits(&huge));
+}

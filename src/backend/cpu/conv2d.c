@@ -9,6 +9,8 @@
 //   convolutions as a convolution of the output gradient with the flipped kernel, of strided ones
 //   by the parity classes of the input (direct_input_grad). Pointwise convolutions, which need no
 //   im2col, measured faster through BLAS and stay on the plain path.
+#include <stdint.h>
+
 #include "backend/cpu/cpu_ops.h"
 #include "backend/cpu/direct_conv.h"
 #include "backend/cpu/gemm.h"
@@ -51,10 +53,12 @@ static Conv conv_of(const OpArgs *a, bool direct_allowed) {
     c.y_group = c.cout_g * c.plane;
     c.x_sample = tensor_c(x) * in_plane;
     c.y_sample = tensor_c(y) * c.plane;
-    c.direct = direct_allowed && p->groups == 1 && !c.pointwise && direct_conv_available();
+    c.direct = direct_allowed && p->groups == 1 && !c.pointwise && direct_conv_available() && direct_conv_fits(&c.geom);
     c.grad_geom = input_grad_geom(&c);
-    c.direct_input_grad = c.direct && p->sh == 1 && p->sw == 1 && c.grad_geom.ph >= 0 && c.grad_geom.pw >= 0;
-    c.strided_input_grad = c.direct && (p->sh > 1 || p->sw > 1);
+    c.direct_input_grad = c.direct && p->sh == 1 && p->sw == 1 && c.grad_geom.ph >= 0 && c.grad_geom.pw >= 0 &&
+                          direct_conv_fits(&c.grad_geom);
+    c.strided_input_grad =
+        c.direct && (p->sh > 1 || p->sw > 1) && direct_input_grad_scratch_floats(&c.geom, c.cout_g) <= INT32_MAX;
     return c;
 }
 

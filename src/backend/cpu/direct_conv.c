@@ -1,5 +1,6 @@
 #include "backend/cpu/direct_conv.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -50,6 +51,8 @@ int64_t direct_scratch_floats(const ColGeom *g) {
     int64_t offsets = col_rows(g); // int32 each, as floats
     return g->c * p.hp * p.wp + offsets + DIRECT_CO;
 }
+
+bool direct_conv_fits(const ColGeom *g) { return direct_scratch_floats(g) <= INT32_MAX; }
 
 static void pad_image(const ColGeom *g, const Padded *p, const float *img, float *xp) {
     for (int64_t ci = 0; ci < g->c; ci++)

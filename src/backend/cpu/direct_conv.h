@@ -41,6 +41,9 @@ void direct_weights_flipped(const float *w, int64_t cout, int64_t cin, int kh, i
 // offsets).
 int64_t direct_scratch_floats(const ColGeom *g);
 
+// Whether the tile can address geometry g's padded image: it reads it through 32-bit offsets.
+bool direct_conv_fits(const ColGeom *g);
+
 // out (m x g->oh * g->ow) = (accumulate ? out : 0) + W * col(img) for one image of
 // g->c x g->h x g->w, with W packed by direct_weights. scratch: direct_scratch_floats(g).
 void direct_conv(const ColGeom *g, const float *packed, int64_t m, const float *img, float *out, bool accumulate,
