@@ -23,6 +23,40 @@ typedef struct Ancestor {
     int depth;
 } Ancestor;
 
+// Calls fn with the path and name of every visible entry of `dir`, in readdir order, until one
+// returns non-zero.
+typedef int (*EntryFn)(void *ctx, const char *path, const char *name);
+
+static int for_each_entry(const char *dir, EntryFn fn, void *ctx) {
+    DIR *d = opendir(dir);
+    if (!d) return yolo_fail("cannot list %s: %s", dir, strerror(errno));
+    int rc = 0;
+    const struct dirent *e;
+    while (rc == 0 && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.') continue;
+        char path[DATASET_PATH_CAP];
+        if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path)
+            rc = yolo_fail("path too long: %s/%.80s...", dir, e->d_name);
+        else
+            rc = fn(ctx, path, e->d_name);
+    }
+    closedir(d);
+    return rc;
+}
+
+static int walk_images(const char *dir, const Ancestor *up, PathList *out);
+
+typedef struct {
+    const Ancestor *me;
+    PathList *out;
+} WalkCtx;
+
+static int walk_entry(void *ctx, const char *path, const char *name) {
+    const WalkCtx *w = ctx;
+    if (path_is_dir(path)) return walk_images(path, w->me, w->out);
+    return image_suffix_listed(name) ? path_list_push(w->out, path) : 0;
+}
+
 // Collects the image files under `dir`, following symlinks and skipping hidden entries, as
 // Ultralytics' glob("**/*.*") does. Dangling links and unreadable files are listed too: the scan
 // reports them as bad images.
@@ -33,38 +67,16 @@ static int walk_images(const char *dir, const Ancestor *up, PathList *out) {
         if (a->dev == st.st_dev && a->ino == st.st_ino) return 0; // a symlink loop: already being listed
     Ancestor me = {st.st_dev, st.st_ino, up, up ? up->depth + 1 : 0};
     if (me.depth > MAX_FOLDER_DEPTH) return yolo_fail("%s is nested more than %d folders deep", dir, MAX_FOLDER_DEPTH);
-    DIR *d = opendir(dir);
-    if (!d) return yolo_fail("cannot list %s: %s", dir, strerror(errno));
-    int rc = 0;
-    const struct dirent *e;
-    while (rc == 0 && (e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.') continue;
-        char path[DATASET_PATH_CAP];
-        if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path)
-            rc = yolo_fail("path too long: %s/%.80s...", dir, e->d_name);
-        else if (path_is_dir(path)) rc = walk_images(path, &me, out);
-        else if (image_suffix_listed(e->d_name)) rc = path_list_push(out, path);
-    }
-    closedir(d);
-    return rc;
+    WalkCtx ctx = {&me, out};
+    return for_each_entry(dir, walk_entry, &ctx);
 }
 
 // The names of the visible folders directly in `dir` (symlinks to folders count).
-int dataset_list_subfolders(const char *dir, PathList *out) {
-    DIR *d = opendir(dir);
-    if (!d) return yolo_fail("cannot list %s: %s", dir, strerror(errno));
-    int rc = 0;
-    const struct dirent *e;
-    while (rc == 0 && (e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.') continue;
-        char path[DATASET_PATH_CAP];
-        if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path)
-            rc = yolo_fail("path too long: %s/%.80s...", dir, e->d_name);
-        else if (path_is_dir(path)) rc = path_list_push(out, e->d_name);
-    }
-    closedir(d);
-    return rc;
+static int subfolder_entry(void *ctx, const char *path, const char *name) {
+    return path_is_dir(path) ? path_list_push(ctx, name) : 0;
 }
+
+int dataset_list_subfolders(const char *dir, PathList *out) { return for_each_entry(dir, subfolder_entry, out); }
 
 // A .txt list: one image per line. "./x" is relative to the list's folder (Ultralytics'
 // rule); other relative paths are too, which is what a list moved with its dataset needs, but

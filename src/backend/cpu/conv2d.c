@@ -16,6 +16,11 @@
 #include "backend/cpu/gemm.h"
 #include "backend/cpu/im2col.h"
 
+// How the input gradient is computed: the plain path; a stride-1 convolution of dy with the
+// flipped kernel (direct_conv on grad_geom); or, for strided convolutions, by the parity classes of
+// the input (direct_input_grad).
+typedef enum { GRAD_PLAIN, GRAD_FLIPPED, GRAD_CLASSES } InputGrad;
+
 typedef struct {
     const OpArgs *a;
     ColGeom geom; // one group's input channels under the output grid
@@ -24,11 +29,10 @@ typedef struct {
     int64_t x_group, y_group;     // floats of one group's channels in x and in y
     int64_t x_sample, y_sample;   // floats of one sample in x and in y
     bool pointwise;
-    bool direct;             // forward and weight gradient on the direct path
-    bool direct_input_grad;  // input gradient on the direct path, stride 1
-    bool strided_input_grad; // input gradient on the direct path, by parity classes (any padding, dilation)
-    ColGeom grad_geom;       // the input gradient as a convolution of the output gradient
-    const float *packed;     // packed weights: forward, or flipped or by class (input gradient)
+    bool direct;          // forward and weight gradient on the direct path
+    InputGrad input_grad;
+    ColGeom grad_geom;    // GRAD_FLIPPED: the input gradient as a convolution of the output gradient
+    const float *packed;  // packed weights: forward, or flipped or by class (input gradient)
 } Conv;
 
 // The input gradient of a stride-1 convolution is a stride-1 convolution of the output gradient
@@ -55,10 +59,11 @@ static Conv conv_of(const OpArgs *a, bool direct_allowed) {
     c.y_sample = tensor_c(y) * c.plane;
     c.direct = direct_allowed && p->groups == 1 && !c.pointwise && direct_conv_available() && direct_conv_fits(&c.geom);
     c.grad_geom = input_grad_geom(&c);
-    c.direct_input_grad = c.direct && p->sh == 1 && p->sw == 1 && c.grad_geom.ph >= 0 && c.grad_geom.pw >= 0 &&
-                          direct_conv_fits(&c.grad_geom);
-    c.strided_input_grad =
-        c.direct && (p->sh > 1 || p->sw > 1) && direct_input_grad_scratch_floats(&c.geom, c.cout_g) <= INT32_MAX;
+    bool strided = p->sh > 1 || p->sw > 1;
+    if (c.direct && !strided && c.grad_geom.ph >= 0 && c.grad_geom.pw >= 0 && direct_conv_fits(&c.grad_geom))
+        c.input_grad = GRAD_FLIPPED;
+    else if (c.direct && strided && direct_input_grad_scratch_floats(&c.geom, c.cout_g) <= INT32_MAX)
+        c.input_grad = GRAD_CLASSES;
     return c;
 }
 
@@ -75,9 +80,9 @@ static int64_t forward_col_floats(const Conv *c) {
 static int64_t backward_col_floats(const Conv *c) {
     int64_t columns = c->pointwise ? 0 : c->k * c->plane;
     int64_t weight_part = c->direct ? direct_weight_grad_scratch_floats(&c->geom, c->cout_g) : columns;
-    int64_t input_part = c->direct_input_grad    ? direct_scratch_floats(&c->grad_geom)
-                         : c->strided_input_grad ? direct_input_grad_scratch_floats(&c->geom, c->cout_g)
-                                                 : columns;
+    int64_t input_part = c->input_grad == GRAD_FLIPPED   ? direct_scratch_floats(&c->grad_geom)
+                         : c->input_grad == GRAD_CLASSES ? direct_input_grad_scratch_floats(&c->geom, c->cout_g)
+                                                         : columns;
     return max64(weight_part, input_part);
 }
 
@@ -87,8 +92,8 @@ static size_t packed_offset(const OpArgs *a, int64_t col_floats) {
 }
 
 static int64_t packed_floats(const Conv *c) {
-    int64_t input_grad = c->strided_input_grad ? direct_input_grad_packed_floats(&c->geom, c->cout_g)
-                                               : direct_weight_floats(c->geom.c, col_rows(&c->grad_geom));
+    int64_t input_grad = c->input_grad == GRAD_CLASSES ? direct_input_grad_packed_floats(&c->geom, c->cout_g)
+                                                       : direct_weight_floats(c->geom.c, col_rows(&c->grad_geom));
     return max64(direct_weight_floats(c->cout_g, c->k), input_grad);
 }
 
@@ -132,9 +137,9 @@ static void backward_sample(const void *op, int64_t n, float *col, float *weight
                  weight_grad + g * c->cout_g * c->k, k);
         if (!a->in_grad[0]) continue;
         float *dx = a->in_grad[0]->data + n * c->x_sample + g * c->x_group;
-        if (c->direct_input_grad) {
+        if (c->input_grad == GRAD_FLIPPED) {
             direct_conv(&c->grad_geom, c->packed, c->geom.c, dy, dx, true, col);
-        } else if (c->strided_input_grad) {
+        } else if (c->input_grad == GRAD_CLASSES) {
             direct_input_grad(&c->geom, c->packed, c->cout_g, dy, dx, col);
         } else if (c->pointwise) {
             gemm(true, false, k, plane, m, 1.0f, w, k, dy, plane, 1.0f, dx, plane);
@@ -160,13 +165,12 @@ static int run_forward(const OpArgs *a, bool direct_allowed) {
 static int run_backward(const OpArgs *a, bool direct_allowed) {
     Conv c = conv_of(a, direct_allowed);
     int64_t cols = backward_col_floats(&c);
-    if (c.direct_input_grad && a->in_grad[0]) {
+    if (c.input_grad != GRAD_PLAIN && a->in_grad[0]) {
         float *packed = (float *)((char *)a->workspace + packed_offset(a, cols));
-        direct_weights_flipped(a->param[0]->data, c.cout_g, c.geom.c, c.geom.kh, c.geom.kw, packed);
-        c.packed = packed;
-    } else if (c.strided_input_grad && a->in_grad[0]) {
-        float *packed = (float *)((char *)a->workspace + packed_offset(a, cols));
-        direct_input_grad_pack(&c.geom, a->param[0]->data, c.cout_g, packed);
+        if (c.input_grad == GRAD_FLIPPED)
+            direct_weights_flipped(a->param[0]->data, c.cout_g, c.geom.c, c.geom.kh, c.geom.kw, packed);
+        else
+            direct_input_grad_pack(&c.geom, a->param[0]->data, c.cout_g, packed);
         c.packed = packed;
     }
     conv_backward_samples(a, backward_sample, &c, cols);

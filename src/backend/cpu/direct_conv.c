@@ -54,21 +54,27 @@ int64_t direct_scratch_floats(const ColGeom *g) {
 
 bool direct_conv_fits(const ColGeom *g) { return direct_scratch_floats(g) <= INT32_MAX; }
 
-static void pad_image(const ColGeom *g, const Padded *p, const float *img, float *xp) {
-    for (int64_t ci = 0; ci < g->c; ci++)
-        for (int64_t y = 0; y < p->hp; y++) {
-            float *dst = xp + (ci * p->hp + y) * p->wp;
-            int64_t iy = y - g->ph;
-            if (iy < 0 || iy >= g->h) {
-                memset(dst, 0, (size_t)p->wp * sizeof(float));
+// dst (planes x hp x wp) = src (planes x h x w) placed with its first row at dst row lead_y and
+// its first column at column lead_x (both >= 0), zeros around it; what falls past hp or wp is left
+// out (a window grid that never reads the image's last rows or columns).
+static void pad_planes(const float *src, int64_t planes, int64_t h, int64_t w, int64_t lead_y, int64_t lead_x,
+                       int64_t hp, int64_t wp, float *dst) {
+    int64_t lo = lead_x < wp ? lead_x : wp, hi = lead_x + w < wp ? lead_x + w : wp; // columns from src
+    for (int64_t c = 0; c < planes; c++)
+        for (int64_t y = 0; y < hp; y++, dst += wp) {
+            int64_t sy = y - lead_y;
+            if (sy < 0 || sy >= h) {
+                memset(dst, 0, (size_t)wp * sizeof(float));
                 continue;
             }
-            // Columns [lo, hi) of the padded row come from the image row (hi >= lo as w >= 1).
-            int64_t lo = g->pw < p->wp ? g->pw : p->wp, hi = g->pw + g->w < p->wp ? g->pw + g->w : p->wp;
             memset(dst, 0, (size_t)lo * sizeof(float));
-            if (hi > lo) memcpy(dst + lo, img + (ci * g->h + iy) * g->w, (size_t)(hi - lo) * sizeof(float));
-            memset(dst + hi, 0, (size_t)(p->wp - hi) * sizeof(float));
+            if (hi > lo) memcpy(dst + lo, src + (c * h + sy) * w, (size_t)(hi - lo) * sizeof(float));
+            memset(dst + hi, 0, (size_t)(wp - hi) * sizeof(float));
         }
+}
+
+static void pad_image(const ColGeom *g, const Padded *p, const float *img, float *xp) {
+    pad_planes(img, g->c, g->h, g->w, g->ph, g->pw, p->hp, p->wp, xp);
 }
 
 // off[kk]: where window entry kk = (ci, i, j) reads, from the window's origin in the padded image.
@@ -289,19 +295,7 @@ void direct_input_grad_pack(const ColGeom *g, const float *w, int64_t m, float *
 }
 
 static void pad_grad(const ColGeom *g, const GradPad *pd, int64_t m, const float *dy, float *yp) {
-    int64_t after = pd->x.len - pd->x.lead - g->ow;
-    for (int64_t co = 0; co < m; co++)
-        for (int64_t y = 0; y < pd->y.len; y++) {
-            float *dst = yp + (co * pd->y.len + y) * pd->x.len;
-            int64_t oy = y - pd->y.lead;
-            if (oy < 0 || oy >= g->oh) {
-                memset(dst, 0, (size_t)pd->x.len * sizeof(float));
-                continue;
-            }
-            memset(dst, 0, (size_t)pd->x.lead * sizeof(float));
-            memcpy(dst + pd->x.lead, dy + (co * g->oh + oy) * g->ow, (size_t)g->ow * sizeof(float));
-            memset(dst + pd->x.lead + g->ow, 0, (size_t)after * sizeof(float));
-        }
+    pad_planes(dy, m, g->oh, g->ow, pd->y.lead, pd->x.lead, pd->y.len, pd->x.len, yp);
 }
 
 // dst[r * plane + at[q]] += acc[q * 16 + r] for the tile's rows and pixels. A full tile has a loop
